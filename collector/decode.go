@@ -1,0 +1,250 @@
+package collector
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"strconv"
+	"time"
+)
+
+// Stats is the body of /v1/status/info, or the Stats object of
+// /v1/agent/self: section → key → raw JSON value. Values come as numbers and
+// booleans from the former and as strings from the latter; the parse
+// functions below accept both.
+type Stats map[string]map[string]json.RawMessage
+
+// sections are the Stats sections the exporter reads. Others (newer Consul
+// adds some) are ignored whatever their shape.
+var sections = [...]string{"agent", "build", "consul", "raft", "runtime", "serf_lan", "serf_wan"}
+
+// Raft clusters have a handful of voters; a peer list longer than this is
+// not a Raft configuration, and would flood Prometheus with series.
+const maxPeers = 256
+
+// Consul addresses are "ip:port"; anything much longer is not one.
+const maxAddressLen = 300
+
+// DecodeLeader decodes /v1/status/leader: a JSON string, "" when the agent
+// knows of no leader.
+func DecodeLeader(body []byte) (string, error) {
+	var s string
+	if err := decodeStrict(body, &s, "a JSON string"); err != nil {
+		return "", err
+	}
+	if s != "" {
+		if err := checkAddress(s); err != nil {
+			return "", err
+		}
+	}
+	return s, nil
+}
+
+// DecodePeers decodes /v1/status/peers: a JSON list of addresses. Consul
+// encodes an empty Go slice as null, so null is an empty list.
+func DecodePeers(body []byte) ([]string, error) {
+	var peers []string
+	if err := decodeStrict(body, &peers, "a JSON list of addresses"); err != nil {
+		return nil, err
+	}
+	if len(peers) > maxPeers {
+		return nil, fmt.Errorf("%d peers listed, more than the %d a Raft cluster can plausibly have", len(peers), maxPeers)
+	}
+	for _, p := range peers {
+		if err := checkAddress(p); err != nil {
+			return nil, fmt.Errorf("peer: %w", err)
+		}
+	}
+	return peers, nil
+}
+
+// DecodeInfo decodes /v1/status/info.
+func DecodeInfo(body []byte) (Stats, error) {
+	var top map[string]json.RawMessage
+	if err := decodeStrict(body, &top, "a JSON object"); err != nil {
+		return nil, err
+	}
+	if top == nil {
+		return nil, errors.New("got null, want a JSON object")
+	}
+	return decodeSections(top)
+}
+
+// DecodeAgentSelf decodes the Stats object of /v1/agent/self.
+func DecodeAgentSelf(body []byte) (Stats, error) {
+	var self struct {
+		Stats map[string]json.RawMessage
+	}
+	if err := decodeStrict(body, &self, "a JSON object"); err != nil {
+		return nil, err
+	}
+	if self.Stats == nil {
+		return nil, errors.New("no Stats object in the answer")
+	}
+	return decodeSections(self.Stats)
+}
+
+func decodeSections(top map[string]json.RawMessage) (Stats, error) {
+	st := make(Stats, len(sections))
+	for _, name := range sections {
+		raw, ok := top[name]
+		if !ok {
+			continue
+		}
+		var sec map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &sec); err != nil || sec == nil {
+			return nil, fmt.Errorf("section %q: got %s, want an object", name, kindOf(raw))
+		}
+		st[name] = sec
+	}
+	if len(st) == 0 {
+		return nil, errors.New("none of the sections agent, build, consul, raft, runtime, serf_lan, serf_wan")
+	}
+	return st, nil
+}
+
+// decodeStrict unmarshals a whole body and words the errors for a log line.
+func decodeStrict(body []byte, v any, want string) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return fmt.Errorf("empty body, want %s", want)
+	}
+	err := json.Unmarshal(body, v)
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &syn):
+		return fmt.Errorf("invalid JSON at byte %d: %v (body starts %q)", syn.Offset, syn, snippet(body[:min(len(body), 40)]))
+	case errors.As(err, &typ):
+		if typ.Field != "" {
+			return fmt.Errorf("%s: got a JSON %s, want %s", typ.Field, typ.Value, typ.Type)
+		}
+		return fmt.Errorf("got a JSON %s, want %s", typ.Value, want)
+	default:
+		return fmt.Errorf("want %s: %w", want, err)
+	}
+}
+
+func checkAddress(s string) error {
+	if len(s) > maxAddressLen {
+		return fmt.Errorf("address of %d bytes, want host:port", len(s))
+	}
+	if _, _, err := net.SplitHostPort(s); err != nil {
+		return fmt.Errorf("address %q is not host:port", s)
+	}
+	return nil
+}
+
+// scalar returns a stat value as text, unquoting strings. Objects, lists and
+// null are not stat values.
+func scalar(raw json.RawMessage) (s string, quoted bool, err error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return "", false, errors.New("empty value")
+	}
+	switch raw[0] {
+	case '"':
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return "", false, err
+		}
+		return s, true, nil
+	case '{', '[', 'n':
+		return "", false, fmt.Errorf("got %s, want a value", kindOf(raw))
+	}
+	return string(raw), false, nil
+}
+
+// parseNumber accepts 12, 1.5 and "12".
+func parseNumber(raw json.RawMessage) (float64, error) {
+	s, _, err := scalar(raw)
+	if err != nil {
+		return 0, err
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, fmt.Errorf("%s is not a number", quote(s))
+	}
+	return f, nil
+}
+
+// parseFlag accepts true, false, "true" and "false" as 1 and 0.
+func parseFlag(raw json.RawMessage) (float64, error) {
+	s, _, err := scalar(raw)
+	if err != nil {
+		return 0, err
+	}
+	switch s {
+	case "true":
+		return 1, nil
+	case "false":
+		return 0, nil
+	}
+	return 0, fmt.Errorf("%s is not true or false", quote(s))
+}
+
+// parseDuration turns raft.last_contact into seconds. Consul writes a Go
+// duration ("43.302939ms", "5.783µs", "1m33.88395452s"), "0" on the leader,
+// and "never" before any contact, which has no value (ok false). A bare JSON
+// number is a Go time.Duration, in nanoseconds.
+func parseDuration(raw json.RawMessage) (seconds float64, ok bool, err error) {
+	s, quoted, err := scalar(raw)
+	if err != nil {
+		return 0, false, err
+	}
+	if s == "never" {
+		return 0, false, nil
+	}
+	if !quoted {
+		ns, err := strconv.ParseFloat(s, 64)
+		if err != nil || math.IsNaN(ns) || math.IsInf(ns, 0) {
+			return 0, false, fmt.Errorf("%s is not a duration", quote(s))
+		}
+		return ns / 1e9, true, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, false, fmt.Errorf("%s is not a duration", quote(s))
+	}
+	return d.Seconds(), true, nil
+}
+
+// parseText returns a value for use as a label: strings as they are,
+// numbers and booleans as written.
+func parseText(raw json.RawMessage) (string, error) {
+	s, _, err := scalar(raw)
+	if len(s) > maxAddressLen {
+		return "", fmt.Errorf("a text of %d bytes", len(s))
+	}
+	return s, err
+}
+
+func quote(s string) string {
+	if len(s) > 40 {
+		s = s[:40] + "…"
+	}
+	return strconv.Quote(s)
+}
+
+func kindOf(raw json.RawMessage) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return "nothing"
+	}
+	switch raw[0] {
+	case '{':
+		return "an object"
+	case '[':
+		return "a list"
+	case '"':
+		return "a string"
+	case 'n':
+		return "null"
+	case 't', 'f':
+		return "a boolean"
+	}
+	return "a number"
+}

@@ -1,0 +1,158 @@
+// Command consul_status_exporter exports a Consul agent's Raft, Serf and
+// runtime status as Prometheus metrics, asking the agent on every scrape.
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/hashicorp/consul/api"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+	sloggokit "github.com/tjhop/slog-gokit"
+
+	"github.com/consul-status-exporter/consul_status_exporter/collector"
+)
+
+const exporterName = "consul_status_exporter"
+
+// defaultListenAddress: 9100-9999 is fully allocated among exporters, and
+// 9107 is consul_exporter's; this port is in use by no well-known exporter.
+const defaultListenAddress = ":19107"
+
+type config struct {
+	web           *web.FlagConfig
+	metricsPath   string
+	timeoutOffset time.Duration
+	server        string
+	timeout       time.Duration
+	tokenFile     string
+	caFile        string
+	certFile      string
+	keyFile       string
+	serverName    string
+	insecure      bool
+	logLevel      string
+	logFormat     string
+}
+
+// newApp declares the command line. Tests read the same model to keep the
+// README's flag table true.
+func newApp(c *config) *kingpin.Application {
+	app := kingpin.New(exporterName, "Prometheus exporter for a Consul agent's Raft, Serf and runtime status.")
+	c.web = kingpinflag.AddFlags(app, defaultListenAddress)
+	app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&c.metricsPath)
+	app.Flag("web.timeout-offset", "Time subtracted from Prometheus's scrape timeout (X-Prometheus-Scrape-Timeout-Seconds) to leave room for the exposition.").Default("0.25s").DurationVar(&c.timeoutOffset)
+	app.Flag("consul.server", "Consul agent HTTP API address: host:port, http://host:port or https://host:port.").Default("http://localhost:8500").Envar("CONSUL_HTTP_ADDR").StringVar(&c.server)
+	app.Flag("consul.timeout", "Most time a scrape may wait for the Consul agent; the three requests run in parallel within it.").Default("500ms").DurationVar(&c.timeout)
+	app.Flag("consul.token-file", "File holding the ACL token; re-read when it changes. Without it, the token comes from $CONSUL_HTTP_TOKEN, never from the command line.").Envar("CONSUL_HTTP_TOKEN_FILE").StringVar(&c.tokenFile)
+	app.Flag("consul.ca-file", "CA certificate file to verify the Consul agent's HTTPS certificate.").Envar("CONSUL_CACERT").StringVar(&c.caFile)
+	app.Flag("consul.cert-file", "Client certificate file for Consul agents with verify_incoming.").Envar("CONSUL_CLIENT_CERT").StringVar(&c.certFile)
+	app.Flag("consul.key-file", "Private key file of the client certificate.").Envar("CONSUL_CLIENT_KEY").StringVar(&c.keyFile)
+	app.Flag("consul.server-name", "Server name to verify the Consul agent's certificate against (e.g. server.dc1.consul) when it differs from the address.").Envar("CONSUL_TLS_SERVER_NAME").StringVar(&c.serverName)
+	app.Flag("consul.insecure", "Do not verify the Consul agent's HTTPS certificate.").BoolVar(&c.insecure)
+	app.Flag("log.level", "Only log messages with the given severity or above.").Default("info").EnumVar(&c.logLevel, "debug", "info", "warn", "error")
+	app.Flag("log.format", "Output format of log messages.").Default("logfmt").EnumVar(&c.logFormat, "logfmt", "json")
+	app.Version(version.Print(exporterName))
+	app.HelpFlag.Short('h')
+	return app
+}
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	var c config
+	app := newApp(&c)
+	if _, err := app.Parse(args); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", exporterName, err)
+		return 1
+	}
+	logger, toolkitLogger := newLoggers(c.logLevel, c.logFormat)
+
+	// CONSUL_HTTP_SSL decides the scheme of an address written without one,
+	// as it does for the consul CLI.
+	scheme := api.DefaultConfig().Scheme
+	base, err := collector.ParseTarget(c.server, scheme)
+	if err != nil {
+		level.Error(logger).Log("msg", "Bad --consul.server", "err", err)
+		return 1
+	}
+	token, err := collector.NewToken(c.tokenFile, os.Getenv("CONSUL_HTTP_TOKEN"))
+	if err != nil {
+		level.Error(logger).Log("msg", "Cannot read the ACL token", "err", err)
+		return 1
+	}
+	client, err := collector.NewClient(collector.ClientOptions{
+		Token: token, CAFile: c.caFile, CertFile: c.certFile, KeyFile: c.keyFile,
+		ServerName: c.serverName, Insecure: c.insecure,
+	})
+	if err != nil {
+		level.Error(logger).Log("msg", "Bad Consul TLS settings", "err", err)
+		return 1
+	}
+	if c.timeout <= 0 {
+		level.Error(logger).Log("msg", "--consul.timeout must be positive", "value", c.timeout)
+		return 1
+	}
+
+	self := prometheus.NewRegistry()
+	self.MustRegister(
+		versioncollector.NewCollector(exporterName),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+
+	mux := http.NewServeMux()
+	mux.Handle(c.metricsPath, collector.MetricsHandler(client.NewAgent(base), self, collector.HandlerOptions{
+		Timeout: c.timeout, TimeoutOffset: c.timeoutOffset, Logger: logger,
+	}))
+	if c.metricsPath != "/" {
+		landing, err := web.NewLandingPage(web.LandingConfig{
+			Name:        exporterName,
+			Description: "Prometheus exporter for a Consul agent's Raft, Serf and runtime status",
+			Version:     version.Info(),
+			Links:       []web.LandingLinks{{Address: c.metricsPath, Text: "Metrics", Description: "The Consul agent's status, scraped now"}},
+		})
+		if err != nil {
+			level.Error(logger).Log("msg", "Cannot build the landing page", "err", err)
+			return 1
+		}
+		mux.Handle("/", landing)
+	}
+
+	level.Info(logger).Log("msg", "Starting "+exporterName, "version", version.Info(), "consul", base.String())
+	server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	if err := web.ListenAndServe(server, c.web, toolkitLogger); err != nil {
+		level.Error(logger).Log("msg", "Cannot serve", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// newLoggers builds the go-kit logger every part of the exporter uses, and
+// the slog bridge to it that exporter-toolkit wants. The bridge adds its own
+// time and caller, so it gets the logger before ours are added.
+func newLoggers(lvl, format string) (log.Logger, *slog.Logger) {
+	w := log.NewSyncWriter(os.Stderr)
+	var l log.Logger
+	if format == "json" {
+		l = log.NewJSONLogger(w)
+	} else {
+		l = log.NewLogfmtLogger(w)
+	}
+	l = level.NewFilter(l, level.Allow(level.ParseDefault(lvl, level.InfoValue())))
+	return log.With(l, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller),
+		slog.New(sloggokit.NewGoKitHandler(l, nil))
+}
