@@ -138,12 +138,9 @@ func (a *Agent) info(ctx context.Context, token string) ([]sample, error) {
 	st, err := a.stats(ctx, path, token)
 	var he *HTTPError
 	if errors.As(err, &he) && he.Code == 404 {
-		var err2 error
-		if st, err2 = a.stats(ctx, other, token); err2 == nil {
-			a.useSelf.Store(other == pathAgentSelf)
-			path, err = other, nil
-		} else {
-			path, err = other, fmt.Errorf("%w (and %s answered 404)", err2, path)
+		path = other
+		if st, err = a.stats(ctx, path, token); err == nil {
+			a.useSelf.Store(path == pathAgentSelf)
 		}
 	}
 	if err != nil {
@@ -187,7 +184,7 @@ func statSamples(st Stats) ([]sample, error) {
 		}
 		var v float64
 		var err error
-		if m.kind == flag {
+		if m.kind == kindFlag {
 			v, err = parseFlag(raw)
 		} else {
 			v, err = parseNumber(raw)

@@ -35,6 +35,11 @@ func DecodeLeader(body []byte) (string, error) {
 	if err := decodeStrict(body, &s, "a JSON string"); err != nil {
 		return "", err
 	}
+	// encoding/json leaves a string untouched for null; Consul never sends
+	// null here, so it is not "no leader".
+	if t := bytes.TrimSpace(body); t[0] != '"' {
+		return "", fmt.Errorf("got %s, want a JSON string", kindOf(t))
+	}
 	if s != "" {
 		if err := checkAddress(s); err != nil {
 			return "", err

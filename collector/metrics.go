@@ -17,20 +17,20 @@ func desc(name, help string, labels ...string) *prometheus.Desc {
 }
 
 var (
-	upDesc             = desc("up", "Whether the last scrape of the Consul agent succeeded: 1 when the leader, peers and info requests all answered and decoded, else 0.")
-	endpointUpDesc     = desc("scrape_endpoint_success", "Whether the request to this Consul endpoint succeeded (1) or failed (0) during the scrape.", "endpoint")
-	endpointTimeDesc   = desc("scrape_endpoint_duration_seconds", "Wall time of the request to this Consul endpoint during the scrape, in seconds.", "endpoint")
-	leaderDesc         = desc("raft_leader", "Whether the agent reports a Raft leader: 1 if /v1/status/leader names one, 0 if it is empty.")
-	leaderInfoDesc     = desc("raft_leader_info", "The Raft leader's address as the agent reports it; present only while there is a leader.", "address")
-	peersDesc          = desc("raft_peers", "Number of Raft peers (servers) in /v1/status/peers.")
-	peerInfoDesc       = desc("raft_peer_info", "One series per Raft peer address in /v1/status/peers.", "address")
-	lastContactDesc    = desc("raft_last_contact_seconds", "Time since this server last heard from the Raft leader, in seconds; 0 on the leader, absent before any contact.")
-	raftStateDesc      = desc("raft_state", "The server's Raft state: 1 for the current state, 0 for the others.", "state")
-	runtimeInfoDesc    = desc("runtime_info", "The Consul agent's Go runtime: architecture, operating system and Go version.", "arch", "os", "version")
-	buildInfoDesc      = desc("build_info", "The Consul agent's version, revision and prerelease tag.", "version", "revision", "prerelease")
-	raftStates         = [...]string{"Leader", "Follower", "Candidate", "Shutdown"}
-	scrapeEndpoints    = [...]string{endpointLeader, endpointPeers, endpointInfo}
-	serfPools          = [...]string{"lan", "wan"}
+	upDesc           = desc("up", "Whether the last scrape of the Consul agent succeeded: 1 when the leader, peers and info requests all answered and decoded, else 0.")
+	endpointUpDesc   = desc("scrape_endpoint_success", "Whether the request to this Consul endpoint succeeded (1) or failed (0) during the scrape.", "endpoint")
+	endpointTimeDesc = desc("scrape_endpoint_duration_seconds", "Wall time of the request to this Consul endpoint during the scrape, in seconds.", "endpoint")
+	leaderDesc       = desc("raft_leader", "Whether the agent reports a Raft leader: 1 if /v1/status/leader names one, 0 if it is empty.")
+	leaderInfoDesc   = desc("raft_leader_info", "The Raft leader's address as the agent reports it; present only while there is a leader.", "address")
+	peersDesc        = desc("raft_peers", "Number of Raft peers (servers) in /v1/status/peers.")
+	peerInfoDesc     = desc("raft_peer_info", "One series per Raft peer address in /v1/status/peers.", "address")
+	lastContactDesc  = desc("raft_last_contact_seconds", "Time since this server last heard from the Raft leader, in seconds; 0 on the leader, absent before any contact.")
+	raftStateDesc    = desc("raft_state", "The server's Raft state: 1 for the current state, 0 for the others.", "state")
+	runtimeInfoDesc  = desc("runtime_info", "The Consul agent's Go runtime: architecture, operating system and Go version.", "arch", "os", "version")
+	buildInfoDesc    = desc("build_info", "The Consul agent's version, revision and prerelease tag.", "version", "revision", "prerelease")
+	raftStates       = [...]string{"Leader", "Follower", "Candidate", "Shutdown"}
+	scrapeEndpoints  = [...]string{endpointLeader, endpointPeers, endpointInfo}
+	serfPools        = [...]string{"lan", "wan"}
 )
 
 const (
@@ -42,8 +42,8 @@ const (
 type statKind int
 
 const (
-	number statKind = iota // a count, index or size
-	flag                   // a boolean, exported as 1 or 0
+	kindNumber statKind = iota // a count, index or size
+	kindFlag                   // a boolean, exported as 1 or 0
 )
 
 // statMetric maps one plain Stats value to one gauge.
@@ -56,26 +56,26 @@ type statMetric struct {
 // statMetrics are the Stats values exported one to one. raft.last_contact,
 // raft.state and the build and runtime labels are handled on their own.
 var statMetrics = append([]statMetric{
-	{"agent", "checks", number, desc("agent_checks", "Number of checks registered with the agent.")},
-	{"agent", "check_monitors", number, desc("agent_check_monitors", "Number of script (monitor) checks registered with the agent.")},
-	{"agent", "check_ttls", number, desc("agent_check_ttls", "Number of TTL checks registered with the agent.")},
-	{"agent", "services", number, desc("agent_services", "Number of services registered with the agent.")},
-	{"consul", "server", flag, desc("is_server", "Whether the agent is a server (1) or a client (0).")},
-	{"consul", "leader", flag, desc("is_leader", "Whether this server is the Raft leader (1) or not (0).")},
-	{"consul", "bootstrap", flag, desc("bootstrap_mode", "Whether this server runs in bootstrap mode (1) or not (0).")},
-	{"consul", "known_datacenters", number, desc("known_datacenters", "Number of datacenters this server knows of over the WAN.")},
-	{"raft", "applied_index", number, desc("raft_applied_index", "Index of the last Raft log entry applied to this server's state machine.")},
-	{"raft", "commit_index", number, desc("raft_commit_index", "Index of the last Raft log entry known to be committed.")},
-	{"raft", "fsm_pending", number, desc("raft_fsm_pending", "Number of committed Raft log entries waiting to be applied to the state machine.")},
-	{"raft", "last_log_index", number, desc("raft_last_log_index", "Index of the last entry in this server's Raft log.")},
-	{"raft", "last_log_term", number, desc("raft_last_log_term", "Term of the last entry in this server's Raft log.")},
-	{"raft", "last_snapshot_index", number, desc("raft_last_snapshot_index", "Index of the last Raft log entry in the latest snapshot.")},
-	{"raft", "last_snapshot_term", number, desc("raft_last_snapshot_term", "Term of the last Raft log entry in the latest snapshot.")},
-	{"raft", "num_peers", number, desc("raft_num_peers", "Number of other voting servers in this server's Raft configuration.")},
-	{"raft", "term", number, desc("raft_term", "The server's current Raft term; it rises with every election.")},
-	{"runtime", "goroutines", number, desc("runtime_goroutines", "Number of goroutines in the Consul agent.")},
-	{"runtime", "cpu_count", number, desc("runtime_cpu_count", "Number of CPUs the Consul agent's host has.")},
-	{"runtime", "max_procs", number, desc("runtime_max_procs", "GOMAXPROCS of the Consul agent.")},
+	{"agent", "checks", kindNumber, desc("agent_checks", "Number of checks registered with the agent.")},
+	{"agent", "check_monitors", kindNumber, desc("agent_check_monitors", "Number of script (monitor) checks registered with the agent.")},
+	{"agent", "check_ttls", kindNumber, desc("agent_check_ttls", "Number of TTL checks registered with the agent.")},
+	{"agent", "services", kindNumber, desc("agent_services", "Number of services registered with the agent.")},
+	{"consul", "server", kindFlag, desc("is_server", "Whether the agent is a server (1) or a client (0).")},
+	{"consul", "leader", kindFlag, desc("is_leader", "Whether this server is the Raft leader (1) or not (0).")},
+	{"consul", "bootstrap", kindFlag, desc("bootstrap_mode", "Whether this server runs in bootstrap mode (1) or not (0).")},
+	{"consul", "known_datacenters", kindNumber, desc("known_datacenters", "Number of datacenters this server knows of over the WAN.")},
+	{"raft", "applied_index", kindNumber, desc("raft_applied_index", "Index of the last Raft log entry applied to this server's state machine.")},
+	{"raft", "commit_index", kindNumber, desc("raft_commit_index", "Index of the last Raft log entry known to be committed.")},
+	{"raft", "fsm_pending", kindNumber, desc("raft_fsm_pending", "Number of committed Raft log entries waiting to be applied to the state machine.")},
+	{"raft", "last_log_index", kindNumber, desc("raft_last_log_index", "Index of the last entry in this server's Raft log.")},
+	{"raft", "last_log_term", kindNumber, desc("raft_last_log_term", "Term of the last entry in this server's Raft log.")},
+	{"raft", "last_snapshot_index", kindNumber, desc("raft_last_snapshot_index", "Index of the last Raft log entry in the latest snapshot.")},
+	{"raft", "last_snapshot_term", kindNumber, desc("raft_last_snapshot_term", "Term of the last Raft log entry in the latest snapshot.")},
+	{"raft", "num_peers", kindNumber, desc("raft_num_peers", "Number of other voting servers in this server's Raft configuration.")},
+	{"raft", "term", kindNumber, desc("raft_term", "The server's current Raft term; it rises with every election.")},
+	{"runtime", "goroutines", kindNumber, desc("runtime_goroutines", "Number of goroutines in the Consul agent.")},
+	{"runtime", "cpu_count", kindNumber, desc("runtime_cpu_count", "Number of CPUs the Consul agent's host has.")},
+	{"runtime", "max_procs", kindNumber, desc("runtime_max_procs", "GOMAXPROCS of the Consul agent.")},
 }, serfMetrics()...)
 
 // serfStats are the keys of the serf_lan and serf_wan sections, with help
@@ -85,18 +85,18 @@ var serfStats = []struct {
 	key, help string
 	kind      statKind
 }{
-	{"members", "Number of members in the Serf %s pool as this agent sees it.", number},
-	{"failed", "Number of failed members in the Serf %s pool.", number},
-	{"left", "Number of members that left the Serf %s pool.", number},
-	{"event_queue", "Number of queued Serf %s user events.", number},
-	{"event_time", "Lamport clock of Serf %s user events.", number},
-	{"intent_queue", "Number of queued Serf %s member intents.", number},
-	{"member_time", "Lamport clock of Serf %s membership changes.", number},
-	{"query_queue", "Number of queued Serf %s queries.", number},
-	{"query_time", "Lamport clock of Serf %s queries.", number},
-	{"encrypted", "Whether Serf %s gossip is encrypted (1) or not (0).", flag},
-	{"health_score", "Serf %s health score of this agent (Lifeguard): 0 is healthy, higher means it struggles to keep up.", number},
-	{"coordinate_resets", "Number of times the agent reset its Serf %s network coordinate.", number},
+	{"members", "Number of members in the Serf %s pool as this agent sees it.", kindNumber},
+	{"failed", "Number of failed members in the Serf %s pool.", kindNumber},
+	{"left", "Number of members that left the Serf %s pool.", kindNumber},
+	{"event_queue", "Number of queued Serf %s user events.", kindNumber},
+	{"event_time", "Lamport clock of Serf %s user events.", kindNumber},
+	{"intent_queue", "Number of queued Serf %s member intents.", kindNumber},
+	{"member_time", "Lamport clock of Serf %s membership changes.", kindNumber},
+	{"query_queue", "Number of queued Serf %s queries.", kindNumber},
+	{"query_time", "Lamport clock of Serf %s queries.", kindNumber},
+	{"encrypted", "Whether Serf %s gossip is encrypted (1) or not (0).", kindFlag},
+	{"health_score", "Serf %s health score of this agent (Lifeguard): 0 is healthy, higher means it struggles to keep up.", kindNumber},
+	{"coordinate_resets", "Number of times the agent reset its Serf %s network coordinate.", kindNumber},
 }
 
 func serfMetrics() []statMetric {

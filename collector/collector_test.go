@@ -1,0 +1,172 @@
+package collector
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// The first scrape of a released Consul finds /v1/status/info missing and
+// falls back; later scrapes go straight to /v1/agent/self.
+func TestInfoFallbackIsRemembered(t *testing.T) {
+	fs := newFixtureServer(t, filepath.Join(fixturesDir, "real-leader"))
+	agent := mustAgent(t, fs.URL, "")
+	for i := 0; i < 3; i++ {
+		if up := scrapeUp(t, agent); up != 1 {
+			t.Fatalf("scrape %d: consul_up = %v", i, up)
+		}
+	}
+	if got := fs.Hits(pathInfo); got != 1 {
+		t.Errorf("/v1/status/info asked %d times over 3 scrapes, want 1", got)
+	}
+	if got := fs.Hits(pathAgentSelf); got != 3 {
+		t.Errorf("/v1/agent/self asked %d times, want 3", got)
+	}
+}
+
+// An agent that serves /v1/status/info is asked there, every time.
+func TestInfoServedDirectly(t *testing.T) {
+	fs := newFixtureServer(t, filepath.Join(fixturesDir, "status-endpoint-sample"))
+	agent := mustAgent(t, fs.URL, "")
+	for i := 0; i < 2; i++ {
+		if up := scrapeUp(t, agent); up != 1 {
+			t.Fatalf("consul_up = %v", up)
+		}
+	}
+	if fs.Hits(pathInfo) != 2 || fs.Hits(pathAgentSelf) != 0 {
+		t.Errorf("info hits %d, agent/self hits %d; want 2 and 0", fs.Hits(pathInfo), fs.Hits(pathAgentSelf))
+	}
+}
+
+func TestTokenIsSentAsHeader(t *testing.T) {
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = append(got, r.Header.Get("X-Consul-Token"))
+		if r.URL.RawQuery != "" {
+			t.Errorf("query string sent: %q", r.URL.RawQuery)
+		}
+		serveFixture(w, r, filepath.Join(fixturesDir, "real-leader"))
+	}))
+	defer srv.Close()
+	scrapeUp(t, mustAgent(t, srv.URL, "tok-123"))
+	if len(got) < 3 {
+		t.Fatalf("%d requests", len(got))
+	}
+	for _, h := range got {
+		if h != "tok-123" {
+			t.Errorf("X-Consul-Token = %q", h)
+		}
+	}
+}
+
+func TestTokenFileReload(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(path, []byte("first\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := NewToken(path, "from-env")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := tok.Get(); v != "first" || err != nil {
+		t.Fatalf("Get = %q, %v; want the file's token over the environment's", v, err)
+	}
+	// A rotation: new content (and size), picked up without a restart.
+	if err := os.WriteFile(path, []byte("second-token"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := tok.Get(); v != "second-token" {
+		t.Errorf("after rotation Get = %q", v)
+	}
+	// The file vanishes mid-rotation: keep the last good token, say why.
+	os.Remove(path)
+	v, err := tok.Get()
+	if v != "second-token" || err == nil {
+		t.Errorf("with the file gone Get = %q, %v", v, err)
+	}
+	if err != nil && strings.Contains(err.Error(), "second-token") {
+		t.Errorf("error shows the token: %v", err)
+	}
+	if _, err := NewToken(filepath.Join(t.TempDir(), "missing"), ""); err == nil {
+		t.Error("NewToken with a missing file succeeded")
+	}
+}
+
+func TestScrapeTimeout(t *testing.T) {
+	o := HandlerOptions{Timeout: 500 * time.Millisecond, TimeoutOffset: 250 * time.Millisecond, Logger: log.NewNopLogger()}
+	for hdr, want := range map[string]time.Duration{
+		"":     500 * time.Millisecond,
+		"10":   500 * time.Millisecond, // Prometheus allows more than we want to wait
+		"0.5":  250 * time.Millisecond, // 0.5 s less the offset
+		"0.2":  500 * time.Millisecond, // offset eats it all: fall back to --consul.timeout
+		"abc":  500 * time.Millisecond,
+		"-1":   500 * time.Millisecond,
+		"0.45": 200 * time.Millisecond,
+	} {
+		r := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+		if hdr != "" {
+			r.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", hdr)
+		}
+		if got := o.ScrapeTimeout(r); got != want {
+			t.Errorf("header %q: timeout %v, want %v", hdr, got, want)
+		}
+	}
+}
+
+// A hung agent costs one timeout, not one per request, and the answer is
+// still a 200 with consul_up 0.
+func TestHandlerBoundedByTimeout(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	h := MetricsHandler(mustAgent(t, srv.URL, ""), nil, HandlerOptions{Timeout: 200 * time.Millisecond, Logger: log.NewNopLogger()})
+	start := time.Now()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	took := time.Since(start)
+	body, _ := io.ReadAll(rec.Body)
+	if rec.Code != 200 || !strings.Contains(string(body), "consul_up 0") {
+		t.Errorf("HTTP %d, body:\n%s", rec.Code, body)
+	}
+	if took > 200*time.Millisecond+100*time.Millisecond {
+		t.Errorf("scrape took %v with a 200ms timeout", took)
+	}
+}
+
+func mustAgent(t testing.TB, target, token string) *Agent {
+	t.Helper()
+	base, err := ParseTarget(target, "http")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mustClient(t, token).NewAgent(base)
+}
+
+func scrapeUp(t testing.TB, agent *Agent) float64 {
+	t.Helper()
+	ctx, cancel := WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(New(ctx, agent, log.NewNopLogger()))
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() == "consul_up" {
+			return f.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	t.Fatal("no consul_up")
+	return 0
+}

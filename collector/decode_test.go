@@ -1,0 +1,163 @@
+package collector
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestParseDuration(t *testing.T) {
+	for _, tc := range []struct {
+		in    string
+		want  float64
+		known bool
+	}{
+		{`"0"`, 0, true},
+		{`"43.302939ms"`, 0.043302939, true},
+		{`"5.783µs"`, 5.783e-6, true}, // micro sign U+00B5, as Consul writes it
+		{`"5.783μs"`, 5.783e-6, true}, // Greek mu U+03BC
+		{`"1m33.88395452s"`, 93.88395452, true},
+		{`"2.20433136s"`, 2.20433136, true},
+		{`"never"`, 0, false},
+		{`1500000`, 0.0015, true}, // a bare number is a Go time.Duration in ns
+	} {
+		got, known, err := parseDuration(json.RawMessage(tc.in))
+		if err != nil || known != tc.known || (known && !close(got, tc.want)) {
+			t.Errorf("parseDuration(%s) = %v, %v, %v; want %v, %v", tc.in, got, known, err, tc.want, tc.known)
+		}
+	}
+	for _, bad := range []string{`"soon"`, `"12"`, `{}`, `[]`, `null`, `"NaNs"`, `true`} {
+		if _, _, err := parseDuration(json.RawMessage(bad)); err == nil {
+			t.Errorf("parseDuration(%s) succeeded, want an error", bad)
+		}
+	}
+}
+
+func close(a, b float64) bool { d := a - b; return d < 1e-12 && d > -1e-12 }
+
+func TestParseNumberAndFlag(t *testing.T) {
+	for in, want := range map[string]float64{`12`: 12, `"111098"`: 111098, `0`: 0, `1.5`: 1.5} {
+		if got, err := parseNumber(json.RawMessage(in)); err != nil || got != want {
+			t.Errorf("parseNumber(%s) = %v, %v", in, got, err)
+		}
+	}
+	for _, bad := range []string{`"abc"`, `true`, `"NaN"`, `"Inf"`, `null`, `{}`, `[1]`, `""`} {
+		if _, err := parseNumber(json.RawMessage(bad)); err == nil {
+			t.Errorf("parseNumber(%s) succeeded", bad)
+		}
+	}
+	for in, want := range map[string]float64{`true`: 1, `false`: 0, `"true"`: 1, `"false"`: 0} {
+		if got, err := parseFlag(json.RawMessage(in)); err != nil || got != want {
+			t.Errorf("parseFlag(%s) = %v, %v", in, got, err)
+		}
+	}
+	for _, bad := range []string{`1`, `"yes"`, `"TRUE"`, `null`} {
+		if _, err := parseFlag(json.RawMessage(bad)); err == nil {
+			t.Errorf("parseFlag(%s) succeeded", bad)
+		}
+	}
+}
+
+func TestDecodeLeader(t *testing.T) {
+	for in, want := range map[string]string{`"10.1.10.12:8300"`: "10.1.10.12:8300", `""`: "", " \"[::1]:8300\"\n": "[::1]:8300"} {
+		if got, err := DecodeLeader([]byte(in)); err != nil || got != want {
+			t.Errorf("DecodeLeader(%s) = %q, %v", in, got, err)
+		}
+	}
+	for in, wantErr := range map[string]string{
+		`null`:                                 "want a JSON string",
+		`[]`:                                   "got a JSON array",
+		``:                                     "empty body",
+		`"not an address"`:                     "not host:port",
+		`"10.1.10.12:8300`:                     "invalid JSON",
+		`"a" "b"`:                              "invalid JSON",
+		`"` + strings.Repeat("a", 400) + `:1"`: "address of",
+	} {
+		_, err := DecodeLeader([]byte(in))
+		if err == nil || !strings.Contains(err.Error(), wantErr) {
+			t.Errorf("DecodeLeader(%.30s) error = %v, want one containing %q", in, err, wantErr)
+		}
+	}
+}
+
+func TestDecodePeers(t *testing.T) {
+	got, err := DecodePeers([]byte(`["10.0.0.1:8300","10.0.0.2:8300"]`))
+	if err != nil || len(got) != 2 {
+		t.Errorf("DecodePeers = %v, %v", got, err)
+	}
+	// Consul encodes an empty peer set as null.
+	if got, err := DecodePeers([]byte(`null`)); err != nil || len(got) != 0 {
+		t.Errorf("DecodePeers(null) = %v, %v", got, err)
+	}
+	for _, bad := range []string{`{}`, `"10.0.0.1:8300"`, `[1]`, `["x"]`, `[`} {
+		if _, err := DecodePeers([]byte(bad)); err == nil {
+			t.Errorf("DecodePeers(%s) succeeded", bad)
+		}
+	}
+	many := "[" + strings.Repeat(`"10.0.0.1:8300",`, maxPeers) + `"10.0.0.1:8300"]`
+	if _, err := DecodePeers([]byte(many)); err == nil {
+		t.Errorf("DecodePeers accepted %d peers", maxPeers+1)
+	}
+}
+
+func TestDecodeSections(t *testing.T) {
+	// Unknown sections are ignored whatever their shape; known ones must be objects.
+	st, err := DecodeInfo([]byte(`{"raft":{"term":"3"},"future":[1,2],"other":"x"}`))
+	if err != nil || st["raft"] == nil || len(st) != 1 {
+		t.Errorf("DecodeInfo = %v, %v", st, err)
+	}
+	for _, bad := range []string{`{"raft":[]}`, `{"raft":"x"}`, `{"raft":null}`, `[]`, `null`, `{}`, `{"future":{}}`} {
+		if _, err := DecodeInfo([]byte(bad)); err == nil {
+			t.Errorf("DecodeInfo(%s) succeeded", bad)
+		}
+	}
+	if _, err := DecodeAgentSelf([]byte(`{"Config":{}}`)); err == nil || !strings.Contains(err.Error(), "no Stats") {
+		t.Errorf("DecodeAgentSelf without Stats: %v", err)
+	}
+}
+
+func TestStatSamples(t *testing.T) {
+	st, err := DecodeInfo([]byte(`{
+		"raft": {"state": "Follower", "last_contact": "never", "term": "7", "brand_new_key": {"x": 1}},
+		"consul": {"server": "false", "known_servers": "3"}
+	}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	samples, err := statSamples(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]float64{}
+	for _, s := range samples {
+		name := descName(s.desc)
+		if name == "consul_raft_state" {
+			name += "{" + s.labels[0] + "}"
+		}
+		names[name] = s.value
+	}
+	want := map[string]float64{
+		"consul_raft_term": 7, "consul_is_server": 0,
+		"consul_raft_state{Leader}": 0, "consul_raft_state{Follower}": 1,
+		"consul_raft_state{Candidate}": 0, "consul_raft_state{Shutdown}": 0,
+	}
+	if len(names) != len(want) {
+		t.Errorf("samples %v, want exactly %v (no last_contact for never)", names, want)
+	}
+	for k, v := range want {
+		if names[k] != v {
+			t.Errorf("%s = %v, want %v", k, names[k], v)
+		}
+	}
+
+	// A state Consul might add is shown, not dropped.
+	if got := stateSamples("Voting"); len(got) != 5 || got[4].labels[0] != "Voting" || got[4].value != 1 {
+		t.Errorf("stateSamples(Voting) = %v", got)
+	}
+}
+
+func descName(d interface{ String() string }) string {
+	s := d.String()
+	i := strings.Index(s, `fqName: "`) + len(`fqName: "`)
+	return s[i : i+strings.Index(s[i:], `"`)]
+}

@@ -1,0 +1,77 @@
+package collector
+
+import (
+	"bufio"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+)
+
+// fixtureFiles maps Consul's API paths to the file names of fixtures/<scenario>/.
+var fixtureFiles = map[string]string{
+	pathLeader:    "leader",
+	pathPeers:     "peers",
+	pathInfo:      "info",
+	pathAgentSelf: "agent_self",
+}
+
+// fixtureServer plays a recorded scenario: <name>.json is a 200 JSON answer,
+// <name>.http a whole raw HTTP response (any status, headers and body), and
+// a path with neither answers 404 as real Consul does for unknown paths.
+type fixtureServer struct {
+	*httptest.Server
+	mu   sync.Mutex
+	hits map[string]int
+}
+
+func newFixtureServer(t testing.TB, dir string) *fixtureServer {
+	t.Helper()
+	fs := &fixtureServer{hits: map[string]int{}}
+	fs.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fs.mu.Lock()
+		fs.hits[r.URL.Path]++
+		fs.mu.Unlock()
+		serveFixture(w, r, dir)
+	}))
+	t.Cleanup(fs.Close)
+	return fs
+}
+
+func (fs *fixtureServer) Hits(path string) int {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	return fs.hits[path]
+}
+
+func serveFixture(w http.ResponseWriter, r *http.Request, dir string) {
+	name, ok := fixtureFiles[r.URL.Path]
+	if ok {
+		if f, err := os.Open(filepath.Join(dir, name+".http")); err == nil {
+			defer f.Close()
+			resp, err := http.ReadResponse(bufio.NewReader(f), r)
+			if err != nil {
+				http.Error(w, "bad fixture: "+err.Error(), http.StatusTeapot)
+				return
+			}
+			defer resp.Body.Close()
+			for k, v := range resp.Header {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(resp.StatusCode)
+			io.Copy(w, resp.Body)
+			return
+		}
+		if body, err := os.ReadFile(filepath.Join(dir, name+".json")); err == nil {
+			w.Header().Set("Content-Type", "application/json")
+			w.Write(body)
+			return
+		}
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusNotFound)
+	io.WriteString(w, "Invalid URL path: not a recognized HTTP API endpoint")
+}

@@ -1,0 +1,165 @@
+package collector
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
+)
+
+var update = flag.Bool("update", false, "rewrite fixtures/*/metrics.golden and log.golden")
+
+const fixturesDir = "../fixtures"
+
+// goldenTimeout bounds scrapes in the golden tests; the timeout scenario
+// waits this long.
+const goldenTimeout = 300 * time.Millisecond
+
+// specialScenarios are failures a file cannot express: they need a server
+// that misbehaves, or none at all.
+var specialScenarios = map[string]func(t *testing.T, dir string) string{
+	"connection-refused": func(t *testing.T, _ string) string {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		l.Close() // nothing listens there any more
+		return "http://" + addr
+	},
+	// The leader request never answers; peers and info do.
+	"timeout": func(t *testing.T, _ string) string {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == pathLeader {
+				<-r.Context().Done()
+				return
+			}
+			serveFixture(w, r, filepath.Join(fixturesDir, "real-follower"))
+		}))
+		t.Cleanup(srv.Close)
+		return srv.URL
+	},
+	// agent/self answers 200 with a body past the size cap.
+	"oversize-body": func(t *testing.T, _ string) string {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == pathAgentSelf {
+				w.Header().Set("Content-Type", "application/json")
+				w.Write([]byte(`{"Stats":{},"Padding":"`))
+				chunk := bytes.Repeat([]byte("x"), 64<<10)
+				for written := 0; written <= MaxBodyBytes; written += len(chunk) {
+					if _, err := w.Write(chunk); err != nil {
+						return
+					}
+				}
+				w.Write([]byte(`"}`))
+				return
+			}
+			serveFixture(w, r, filepath.Join(fixturesDir, "real-follower"))
+		}))
+		t.Cleanup(srv.Close)
+		return srv.URL
+	},
+}
+
+// TestGolden scrapes every scenario in fixtures/ and compares the metrics
+// (less the per-request durations) and the log lines with the golden files.
+func TestGolden(t *testing.T) {
+	dirs, err := filepath.Glob(filepath.Join(fixturesDir, "*"))
+	if err != nil || len(dirs) == 0 {
+		t.Fatalf("no fixtures: %v", err)
+	}
+	for _, dir := range dirs {
+		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+			continue
+		}
+		name := filepath.Base(dir)
+		t.Run(name, func(t *testing.T) {
+			var target string
+			if special, ok := specialScenarios[name]; ok {
+				target = special(t, dir)
+			} else {
+				target = newFixtureServer(t, dir).URL
+			}
+			metrics, logs := scrapeOnce(t, target)
+			compareGolden(t, filepath.Join(dir, "metrics.golden"), metrics)
+			compareGolden(t, filepath.Join(dir, "log.golden"), logs)
+		})
+	}
+}
+
+// scrapeOnce runs one scrape of target through the collector and returns
+// the exposition (less durations) and the log, with the target's address
+// replaced by a fixed word so the goldens do not depend on a port.
+func scrapeOnce(t *testing.T, target string) (metrics, logs string) {
+	t.Helper()
+	base, err := ParseTarget(target, "http")
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := mustClient(t, "")
+	var logBuf bytes.Buffer
+	logger := log.NewLogfmtLogger(log.NewSyncWriter(&logBuf))
+	ctx, cancel := WithTimeout(context.Background(), goldenTimeout)
+	defer cancel()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(New(ctx, client.NewAgent(base), logger))
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatalf("gather: %v", err)
+	}
+	var out bytes.Buffer
+	enc := expfmt.NewEncoder(&out, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, mf := range families {
+		if mf.GetName() == "consul_scrape_endpoint_duration_seconds" {
+			continue
+		}
+		if err := enc.Encode(mf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	u, _ := url.Parse(target)
+	logs = strings.ReplaceAll(logBuf.String(), u.Host, "CONSUL")
+	return out.String(), logs
+}
+
+func mustClient(t testing.TB, token string) *Client {
+	t.Helper()
+	tok, err := NewToken("", token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewClient(ClientOptions{Token: tok})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func compareGolden(t *testing.T, path, got string) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./collector -run TestGolden -update to create it)", err)
+	}
+	if string(want) != got {
+		t.Errorf("%s differs (run with -update if the change is intended)\n--- want\n%s\n--- got\n%s", path, want, got)
+	}
+}

@@ -1,0 +1,45 @@
+package collector
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseTarget(t *testing.T) {
+	for in, want := range map[string]string{
+		"localhost:8500":          "http://localhost:8500",
+		"localhost":               "http://localhost:8500",
+		"http://127.0.0.1:8500":   "http://127.0.0.1:8500",
+		"http://127.0.0.1:8500/":  "http://127.0.0.1:8500",
+		"https://consul.internal": "https://consul.internal",
+		"[::1]:8500":              "http://[::1]:8500",
+		" 10.0.0.1:8501 ":         "http://10.0.0.1:8501",
+	} {
+		u, err := ParseTarget(in, "http")
+		if err != nil || u.String() != want {
+			t.Errorf("ParseTarget(%q) = %v, %v; want %s", in, u, err, want)
+		}
+	}
+	if u, _ := ParseTarget("10.0.0.1:8501", "https"); u.String() != "https://10.0.0.1:8501" {
+		t.Errorf("default scheme https: %v", u)
+	}
+	for in, wantErr := range map[string]string{
+		"":                            "empty",
+		"ftp://x:1":                   "scheme",
+		"http://u:secret@h:8500":      "credentials",
+		"http://h:8500/v1/agent":      "no path",
+		"http://h:8500?x=1":           "no path",
+		"http://:8500":                "no host",
+		"h:99999":                     "bad port",
+		"h:port":                      "invalid",
+		"unix:///var/run/consul.sock": "scheme",
+	} {
+		_, err := ParseTarget(in, "http")
+		if err == nil || !strings.Contains(err.Error(), wantErr) {
+			t.Errorf("ParseTarget(%q) error = %v, want one containing %q", in, err, wantErr)
+		}
+		if err != nil && strings.Contains(err.Error(), "secret") {
+			t.Errorf("ParseTarget error leaks a password: %v", err)
+		}
+	}
+}

@@ -1,0 +1,47 @@
+//go:build integration
+
+// Package integration runs the exporter binary against real Consul agents
+// and clusters on loopback. Run with: go test -tags integration ./integration/
+package integration
+
+import (
+	"flag"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/consul-status-exporter/consul_status_exporter/internal/consultest"
+)
+
+var record = flag.Bool("record", false, "record fixtures/real-* from a live cluster instead of only testing")
+
+// Each test owns a range of loopback addresses so that a cluster's
+// lingering sockets never meet the next test's.
+const (
+	octetCluster  = 31 // 3 servers + client: healthy, follower, client, leader loss
+	octetQuorum   = 41
+	octetACL      = 51
+	octetTLS      = 61
+	octetVersions = 71
+	octetRecord   = 91
+)
+
+func pinned(t *testing.T) string { return consultest.Binary(t, "tools/consul") }
+
+// poll calls f every interval until it returns nil or timeout passes.
+func poll(t *testing.T, timeout, interval time.Duration, what string, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var err error
+	for {
+		if err = f(); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s: %v", what, timeout, err)
+		}
+		time.Sleep(interval)
+	}
+}
+
+func errorf(format string, a ...any) error { return fmt.Errorf(format, a...) }

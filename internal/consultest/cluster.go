@@ -1,0 +1,395 @@
+package consultest
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Fixed ports on every agent's own loopback address: each agent has an
+// address of its own, so they never collide, and none binds 127.0.0.1.
+const (
+	ServerPort = 8300
+	SerfLAN    = 8301
+	SerfWAN    = 8302
+	HTTPPort   = 8500
+	HTTPSPort  = 8501
+)
+
+// Options shape a cluster.
+type Options struct {
+	Servers int    // Raft servers, 1 or more
+	Client  bool   // also start one client agent
+	Octet   int    // servers sit on 127.0.0.Octet, Octet+1, …; the client after them
+	Binary  string // consul binary
+	// ACLToken, when set, enables ACLs with default deny and this
+	// management token (also the agents' own token).
+	ACLToken string
+	// TLS serves the HTTP API only over HTTPS, with certificates made by
+	// consul tls ca/cert create; VerifyIncoming also demands client certs.
+	TLS, VerifyIncoming bool
+}
+
+// Agent is one running (or killed) Consul agent.
+type Agent struct {
+	Name   string
+	IP     string
+	Server bool
+	config string
+	cmd    *exec.Cmd
+	done   chan struct{}
+	log    string
+}
+
+// Cluster is a set of agents started by one test. Only processes it started
+// are ever signalled.
+type Cluster struct {
+	t      testing.TB
+	opts   Options
+	dir    string
+	Agents []*Agent
+	http   *http.Client
+	// TLS material, when Options.TLS.
+	CAFile, ClientCert, ClientKey string
+}
+
+// Start launches the cluster and waits until it has elected a leader that
+// every agent (client included) knows. Everything stops at test cleanup.
+func Start(t testing.TB, o Options) *Cluster {
+	t.Helper()
+	if o.Servers < 1 {
+		o.Servers = 1
+	}
+	dir, err := os.MkdirTemp("", "consultest-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &Cluster{t: t, opts: o, dir: dir, http: &http.Client{Timeout: 2 * time.Second}}
+	t.Cleanup(func() {
+		c.StopAll()
+		if t.Failed() {
+			c.dumpLogs()
+		}
+		os.RemoveAll(dir)
+	})
+	for i := 0; i < o.Servers; i++ {
+		c.Agents = append(c.Agents, &Agent{Name: fmt.Sprintf("s%d", i+1), IP: fmt.Sprintf("127.0.0.%d", o.Octet+i), Server: true})
+	}
+	if o.Client {
+		c.Agents = append(c.Agents, &Agent{Name: "c1", IP: fmt.Sprintf("127.0.0.%d", o.Octet+o.Servers)})
+	}
+	if o.TLS {
+		c.makeCerts()
+	}
+	for _, a := range c.Agents {
+		c.writeConfig(a)
+		c.launch(a)
+	}
+	if _, err := c.WaitLeader(60 * time.Second); err != nil {
+		t.Fatalf("cluster did not elect a leader: %v", err)
+	}
+	return c
+}
+
+// URL is the base URL of the agent's HTTP API.
+func (c *Cluster) URL(a *Agent) string {
+	if c.opts.TLS {
+		return fmt.Sprintf("https://%s:%d", a.IP, HTTPSPort)
+	}
+	return fmt.Sprintf("http://%s:%d", a.IP, HTTPPort)
+}
+
+// Agent returns the agent with the given name.
+func (c *Cluster) Agent(name string) *Agent {
+	for _, a := range c.Agents {
+		if a.Name == name {
+			return a
+		}
+	}
+	c.t.Fatalf("no agent %s", name)
+	return nil
+}
+
+// Alive reports whether the agent's process is running.
+func (a *Agent) Alive() bool {
+	if a.done == nil {
+		return false
+	}
+	select {
+	case <-a.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// RaftAddr is the agent's Raft address as Consul reports it.
+func (a *Agent) RaftAddr() string { return fmt.Sprintf("%s:%d", a.IP, ServerPort) }
+
+func (c *Cluster) writeConfig(a *Agent) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "node_name = %q\ndatacenter = \"dc1\"\ndata_dir = %q\n", a.Name, filepath.Join(c.dir, "data", a.Name))
+	fmt.Fprintf(&b, "bind_addr = %q\nadvertise_addr = %q\nclient_addr = %q\n", a.IP, a.IP, a.IP)
+	b.WriteString("log_level = \"info\"\ndisable_update_check = true\nretry_interval = \"1s\"\nleave_on_terminate = false\n")
+	b.WriteString("performance { raft_multiplier = 1 }\n")
+	var joins []string
+	for _, o := range c.Agents {
+		if o.Server && o != a {
+			joins = append(joins, fmt.Sprintf("%q", fmt.Sprintf("%s:%d", o.IP, SerfLAN)))
+		}
+	}
+	if len(joins) > 0 {
+		fmt.Fprintf(&b, "retry_join = [%s]\n", strings.Join(joins, ", "))
+	}
+	http, https := HTTPPort, -1
+	if c.opts.TLS {
+		http, https = -1, HTTPSPort
+	}
+	fmt.Fprintf(&b, "ports {\n http = %d\n https = %d\n dns = -1\n grpc = -1\n grpc_tls = -1\n server = %d\n serf_lan = %d\n serf_wan = %d\n}\n", http, https, ServerPort, SerfLAN, SerfWAN)
+	if a.Server {
+		fmt.Fprintf(&b, "server = true\nbootstrap_expect = %d\nautopilot { server_stabilization_time = \"2s\" }\n", c.opts.Servers)
+	} else {
+		b.WriteString("server = false\n")
+	}
+	if c.opts.ACLToken != "" {
+		fmt.Fprintf(&b, "acl {\n enabled = true\n default_policy = \"deny\"\n down_policy = \"extend-cache\"\n tokens {\n  initial_management = %q\n  agent = %q\n }\n}\n", c.opts.ACLToken, c.opts.ACLToken)
+	}
+	if c.opts.TLS {
+		cert, key := c.certFor(a)
+		fmt.Fprintf(&b, "tls {\n defaults {\n  ca_file = %q\n  cert_file = %q\n  key_file = %q\n  verify_outgoing = true\n }\n internal_rpc { verify_server_hostname = true }\n https { verify_incoming = %v }\n}\n",
+			c.CAFile, cert, key, c.opts.VerifyIncoming)
+	}
+	a.config = filepath.Join(c.dir, a.Name+".hcl")
+	if err := os.WriteFile(a.config, []byte(b.String()), 0o600); err != nil {
+		c.t.Fatal(err)
+	}
+	a.log = filepath.Join(c.dir, a.Name+".log")
+}
+
+func (c *Cluster) launch(a *Agent) {
+	logf, err := os.OpenFile(a.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	cmd := exec.Command(c.opts.Binary, "agent", "-config-file="+a.config)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	// The agents die with the test binary, whatever way it ends.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		c.t.Fatalf("starting %s: %v", a.Name, err)
+	}
+	a.cmd, a.done = cmd, make(chan struct{})
+	go func(done chan struct{}) {
+		cmd.Wait()
+		logf.Close()
+		close(done)
+	}(a.done)
+}
+
+// Kill ends an agent with SIGKILL, as a crash would, and waits until it is gone.
+func (c *Cluster) Kill(a *Agent) {
+	if !a.Alive() {
+		return
+	}
+	a.cmd.Process.Signal(syscall.SIGKILL)
+	<-a.done
+}
+
+// Revive starts a killed agent again on its old data.
+func (c *Cluster) Revive(a *Agent) {
+	if a.Alive() {
+		c.t.Fatalf("%s is alive", a.Name)
+	}
+	c.launch(a)
+}
+
+// StopAll ends every agent still running.
+func (c *Cluster) StopAll() {
+	for _, a := range c.Agents {
+		c.Kill(a)
+	}
+}
+
+// Get fetches a path from an agent's API, with the management token when
+// ACLs are on.
+func (c *Cluster) Get(a *Agent, path string) ([]byte, int, error) {
+	req, _ := http.NewRequest(http.MethodGet, c.URL(a)+path, nil)
+	if c.opts.ACLToken != "" {
+		req.Header.Set("X-Consul-Token", c.opts.ACLToken)
+	}
+	resp, err := c.client().Do(req)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return body, resp.StatusCode, err
+}
+
+// Stats returns the agent's /v1/agent/self Stats.
+func (c *Cluster) Stats(a *Agent) (map[string]map[string]string, error) {
+	body, code, err := c.Get(a, "/v1/agent/self")
+	if err != nil {
+		return nil, err
+	}
+	if code != 200 {
+		return nil, fmt.Errorf("agent/self: HTTP %d: %s", code, body)
+	}
+	var self struct{ Stats map[string]map[string]string }
+	if err := json.Unmarshal(body, &self); err != nil {
+		return nil, err
+	}
+	return self.Stats, nil
+}
+
+// Leader asks an agent whom it takes for the leader.
+func (c *Cluster) Leader(a *Agent) (string, error) {
+	body, code, err := c.Get(a, "/v1/status/leader")
+	if err != nil {
+		return "", err
+	}
+	if code != 200 {
+		return "", fmt.Errorf("status/leader: HTTP %d: %s", code, body)
+	}
+	var s string
+	err = json.Unmarshal(body, &s)
+	return s, err
+}
+
+// WaitLeader waits until every live agent names the same leader and that
+// server says it is the leader; it returns that server.
+func (c *Cluster) WaitLeader(timeout time.Duration) (*Agent, error) {
+	deadline := time.Now().Add(timeout)
+	var last error
+	for time.Now().Before(deadline) {
+		leader, err := c.agreedLeader()
+		if err == nil {
+			return leader, nil
+		}
+		last = err
+		time.Sleep(200 * time.Millisecond)
+	}
+	return nil, fmt.Errorf("after %s: %v", timeout, last)
+}
+
+func (c *Cluster) agreedLeader() (*Agent, error) {
+	named := ""
+	for _, a := range c.Agents {
+		if !a.Alive() {
+			continue
+		}
+		l, err := c.Leader(a)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", a.Name, err)
+		}
+		if l == "" || (named != "" && l != named) {
+			return nil, fmt.Errorf("%s names leader %q, others %q", a.Name, l, named)
+		}
+		named = l
+	}
+	for _, a := range c.Agents {
+		if a.Server && a.Alive() && a.RaftAddr() == named {
+			st, err := c.Stats(a)
+			if err != nil {
+				return nil, err
+			}
+			if st["consul"]["leader"] == "true" {
+				return a, nil
+			}
+			return nil, fmt.Errorf("%s is named leader but does not say so", a.Name)
+		}
+	}
+	return nil, fmt.Errorf("no live server at leader address %q", named)
+}
+
+func (c *Cluster) client() *http.Client {
+	if !c.opts.TLS || c.http.Transport != nil {
+		return c.http
+	}
+	pool := x509.NewCertPool()
+	ca, err := os.ReadFile(c.CAFile)
+	if err == nil {
+		pool.AppendCertsFromPEM(ca)
+	}
+	conf := &tls.Config{RootCAs: pool, ServerName: "server.dc1.consul"}
+	if c.opts.VerifyIncoming {
+		if cert, err := tls.LoadX509KeyPair(c.ClientCert, c.ClientKey); err == nil {
+			conf.Certificates = []tls.Certificate{cert}
+		}
+	}
+	c.http.Transport = &http.Transport{TLSClientConfig: conf}
+	return c.http
+}
+
+// makeCerts creates a CA, a server certificate per server and a CLI client
+// certificate with Consul's own tls commands.
+func (c *Cluster) makeCerts() {
+	dir := filepath.Join(c.dir, "tls")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		c.t.Fatal(err)
+	}
+	run := func(args ...string) {
+		cmd := exec.Command(c.opts.Binary, args...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			c.t.Fatalf("consul %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	run("tls", "ca", "create", "-days=2")
+	for range c.opts.Servers {
+		run("tls", "cert", "create", "-server", "-dc=dc1", "-days=2")
+	}
+	run("tls", "cert", "create", "-client", "-dc=dc1", "-days=2")
+	run("tls", "cert", "create", "-cli", "-dc=dc1", "-days=2")
+	c.CAFile = filepath.Join(dir, "consul-agent-ca.pem")
+	c.ClientCert = filepath.Join(dir, "dc1-cli-consul-0.pem")
+	c.ClientKey = filepath.Join(dir, "dc1-cli-consul-0-key.pem")
+}
+
+func (c *Cluster) certFor(a *Agent) (cert, key string) {
+	dir := filepath.Join(c.dir, "tls")
+	base := "dc1-client-consul-0"
+	if a.Server {
+		var n int
+		fmt.Sscanf(a.Name, "s%d", &n)
+		base = fmt.Sprintf("dc1-server-consul-%d", n-1)
+	}
+	return filepath.Join(dir, base+".pem"), filepath.Join(dir, base+"-key.pem")
+}
+
+func (c *Cluster) dumpLogs() {
+	for _, a := range c.Agents {
+		b, err := os.ReadFile(a.log)
+		if err != nil {
+			continue
+		}
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		if len(lines) > 30 {
+			lines = lines[len(lines)-30:]
+		}
+		c.t.Logf("--- last lines of %s's log:\n%s", a.Name, strings.Join(lines, "\n"))
+	}
+}
+
+// FreePort returns a TCP port free on ip right now.
+func FreePort(t testing.TB, ip string) int {
+	t.Helper()
+	l, err := net.Listen("tcp", ip+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}

@@ -1,0 +1,224 @@
+package consultest
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+var (
+	exporterOnce sync.Once
+	exporterPath string
+	exporterErr  error
+)
+
+// ExporterBinary builds the exporter once per test binary.
+func ExporterBinary(t testing.TB) string {
+	t.Helper()
+	exporterOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "cse-bin-")
+		if err != nil {
+			exporterErr = err
+			return
+		}
+		exporterPath = filepath.Join(dir, "consul_status_exporter")
+		cmd := exec.Command("go", "build", "-o", exporterPath, ".")
+		cmd.Dir = RepoRoot()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			exporterErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if exporterErr != nil {
+		t.Fatal(exporterErr)
+	}
+	return exporterPath
+}
+
+// Exporter is a running consul_status_exporter process.
+type Exporter struct {
+	URL  string
+	cmd  *exec.Cmd
+	logs *syncBuffer
+	done chan struct{}
+}
+
+// StartExporter runs the exporter binary with args (a --web.listen-address
+// on a free loopback port is added) and env, and waits until it serves.
+func StartExporter(t testing.TB, env []string, args ...string) *Exporter {
+	t.Helper()
+	addr := fmt.Sprintf("127.0.0.1:%d", FreePort(t, "127.0.0.1"))
+	cmd := exec.Command(ExporterBinary(t), append([]string{"--web.listen-address=" + addr}, args...)...)
+	cmd.Env = append(cleanEnv(), env...)
+	e := &Exporter{URL: "http://" + addr, cmd: cmd, logs: &syncBuffer{}, done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = e.logs, e.logs
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { cmd.Wait(); close(e.done) }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-e.done:
+		case <-time.After(5 * time.Second):
+			cmd.Process.Kill()
+			<-e.done
+		}
+		if t.Failed() {
+			t.Logf("--- exporter log:\n%s", e.Logs())
+		}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-e.done:
+			t.Fatalf("exporter exited at start:\n%s", e.Logs())
+		default:
+		}
+		if resp, err := http.Get(e.URL + "/"); err == nil {
+			resp.Body.Close()
+			return e
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("exporter did not start serving:\n%s", e.Logs())
+	return nil
+}
+
+// cleanEnv drops the CONSUL_* variables of whoever runs the tests, so each
+// test says exactly what the exporter sees.
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "CONSUL_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// Logs is everything the exporter wrote so far.
+func (e *Exporter) Logs() string { return e.logs.String() }
+
+// Scrape is one parsed /metrics answer.
+type Scrape struct {
+	Families map[string]*dto.MetricFamily
+	Body     string
+	Took     time.Duration
+}
+
+// Scrape fetches and parses /metrics.
+func (e *Exporter) Scrape(t testing.TB) *Scrape {
+	t.Helper()
+	s, err := e.TryScrape(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TryScrape fetches and parses /metrics with extra request headers.
+func (e *Exporter) TryScrape(header http.Header) (*Scrape, error) {
+	req, _ := http.NewRequest(http.MethodGet, e.URL+"/metrics", nil)
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	start := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	took := time.Since(start)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != 200 {
+		return nil, fmt.Errorf("/metrics: HTTP %d: %s", resp.StatusCode, body)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("parsing /metrics: %v", err)
+	}
+	return &Scrape{Families: fams, Body: string(body), Took: took}, nil
+}
+
+// Value returns the value of the series name{labels} and whether it exists.
+func (s *Scrape) Value(name string, labels ...string) (float64, bool) {
+	f, ok := s.Families[name]
+	if !ok {
+		return 0, false
+	}
+next:
+	for _, m := range f.Metric {
+		for i := 0; i+1 < len(labels); i += 2 {
+			found := false
+			for _, lp := range m.Label {
+				if lp.GetName() == labels[i] && lp.GetValue() == labels[i+1] {
+					found = true
+				}
+			}
+			if !found {
+				continue next
+			}
+		}
+		return m.GetGauge().GetValue(), true
+	}
+	return 0, false
+}
+
+// Must returns the value of a series that must exist.
+func (s *Scrape) Must(t testing.TB, name string, labels ...string) float64 {
+	t.Helper()
+	v, ok := s.Value(name, labels...)
+	if !ok {
+		t.Fatalf("no series %s%v in scrape:\n%s", name, labels, s.Body)
+	}
+	return v
+}
+
+// Label returns the value of label on the first series of name.
+func (s *Scrape) Label(name, label string) string {
+	f, ok := s.Families[name]
+	if !ok || len(f.Metric) == 0 {
+		return ""
+	}
+	for _, lp := range f.Metric[0].Label {
+		if lp.GetName() == label {
+			return lp.GetValue()
+		}
+	}
+	return ""
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
