@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"github.com/consul-status-exporter/consul_status_exporter/internal/consultest"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -18,7 +19,7 @@ import (
 // The first scrape of a released Consul finds /v1/status/info missing and
 // falls back; later scrapes go straight to /v1/agent/self.
 func TestInfoFallbackIsRemembered(t *testing.T) {
-	fs := newFixtureServer(t, filepath.Join(fixturesDir, "real-leader"))
+	fs := consultest.NewFixtureServer(t, filepath.Join(fixturesDir, "real-leader"))
 	agent := mustAgent(t, fs.URL, "")
 	for i := 0; i < 3; i++ {
 		if up := scrapeUp(t, agent); up != 1 {
@@ -35,7 +36,7 @@ func TestInfoFallbackIsRemembered(t *testing.T) {
 
 // An agent that serves /v1/status/info is asked there, every time.
 func TestInfoServedDirectly(t *testing.T) {
-	fs := newFixtureServer(t, filepath.Join(fixturesDir, "status-endpoint-sample"))
+	fs := consultest.NewFixtureServer(t, filepath.Join(fixturesDir, "status-endpoint-sample"))
 	agent := mustAgent(t, fs.URL, "")
 	for i := 0; i < 2; i++ {
 		if up := scrapeUp(t, agent); up != 1 {
@@ -54,7 +55,7 @@ func TestTokenIsSentAsHeader(t *testing.T) {
 		if r.URL.RawQuery != "" {
 			t.Errorf("query string sent: %q", r.URL.RawQuery)
 		}
-		serveFixture(w, r, filepath.Join(fixturesDir, "real-leader"))
+		consultest.ServeFixture(w, r, filepath.Join(fixturesDir, "real-leader"))
 	}))
 	defer srv.Close()
 	scrapeUp(t, mustAgent(t, srv.URL, "tok-123"))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"github.com/consul-status-exporter/consul_status_exporter/internal/consultest"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -46,7 +47,7 @@ var specialScenarios = map[string]func(t *testing.T, dir string) string{
 				<-r.Context().Done()
 				return
 			}
-			serveFixture(w, r, filepath.Join(fixturesDir, "real-follower"))
+			consultest.ServeFixture(w, r, filepath.Join(fixturesDir, "real-follower"))
 		}))
 		t.Cleanup(srv.Close)
 		return srv.URL
@@ -66,7 +67,7 @@ var specialScenarios = map[string]func(t *testing.T, dir string) string{
 				w.Write([]byte(`"}`))
 				return
 			}
-			serveFixture(w, r, filepath.Join(fixturesDir, "real-follower"))
+			consultest.ServeFixture(w, r, filepath.Join(fixturesDir, "real-follower"))
 		}))
 		t.Cleanup(srv.Close)
 		return srv.URL
@@ -90,7 +91,7 @@ func TestGolden(t *testing.T) {
 			if special, ok := specialScenarios[name]; ok {
 				target = special(t, dir)
 			} else {
-				target = newFixtureServer(t, dir).URL
+				target = consultest.NewFixtureServer(t, dir).URL
 			}
 			metrics, logs := scrapeOnce(t, target)
 			compareGolden(t, filepath.Join(dir, "metrics.golden"), metrics)

@@ -12,7 +12,20 @@ import (
 
 const namespace = "consul"
 
+// MetricDoc describes one metric of the contract, for the README's table
+// and for tests of dashboards and alerts.
+type MetricDoc struct {
+	Name, Help string
+	Labels     []string
+}
+
+var docs []MetricDoc
+
+// Metrics lists every metric the collector can emit, in declaration order.
+func Metrics() []MetricDoc { return append([]MetricDoc(nil), docs...) }
+
 func desc(name, help string, labels ...string) *prometheus.Desc {
+	docs = append(docs, MetricDoc{Name: namespace + "_" + name, Help: help, Labels: labels})
 	return prometheus.NewDesc(namespace+"_"+name, help, labels, nil)
 }
 
@@ -29,7 +42,6 @@ var (
 	runtimeInfoDesc  = desc("runtime_info", "The Consul agent's Go runtime: architecture, operating system and Go version.", "arch", "os", "version")
 	buildInfoDesc    = desc("build_info", "The Consul agent's version, revision and prerelease tag.", "version", "revision", "prerelease")
 	raftStates       = [...]string{"Leader", "Follower", "Candidate", "Shutdown"}
-	scrapeEndpoints  = [...]string{endpointLeader, endpointPeers, endpointInfo}
 	serfPools        = [...]string{"lan", "wan"}
 )
 

@@ -1,4 +1,4 @@
-package collector
+package consultest
 
 import (
 	"bufio"
@@ -13,41 +13,44 @@ import (
 
 // fixtureFiles maps Consul's API paths to the file names of fixtures/<scenario>/.
 var fixtureFiles = map[string]string{
-	pathLeader:    "leader",
-	pathPeers:     "peers",
-	pathInfo:      "info",
-	pathAgentSelf: "agent_self",
+	"/v1/status/leader": "leader",
+	"/v1/status/peers":  "peers",
+	"/v1/status/info":   "info",
+	"/v1/agent/self":    "agent_self",
 }
 
-// fixtureServer plays a recorded scenario: <name>.json is a 200 JSON answer,
+// FixtureServer plays a recorded scenario: <name>.json is a 200 JSON answer,
 // <name>.http a whole raw HTTP response (any status, headers and body), and
 // a path with neither answers 404 as real Consul does for unknown paths.
-type fixtureServer struct {
+type FixtureServer struct {
 	*httptest.Server
 	mu   sync.Mutex
 	hits map[string]int
 }
 
-func newFixtureServer(t testing.TB, dir string) *fixtureServer {
+// NewFixtureServer serves the scenario in dir (a fixtures/<scenario> folder).
+func NewFixtureServer(t testing.TB, dir string) *FixtureServer {
 	t.Helper()
-	fs := &fixtureServer{hits: map[string]int{}}
+	fs := &FixtureServer{hits: map[string]int{}}
 	fs.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fs.mu.Lock()
 		fs.hits[r.URL.Path]++
 		fs.mu.Unlock()
-		serveFixture(w, r, dir)
+		ServeFixture(w, r, dir)
 	}))
 	t.Cleanup(fs.Close)
 	return fs
 }
 
-func (fs *fixtureServer) Hits(path string) int {
+// Hits counts the requests for path so far.
+func (fs *FixtureServer) Hits(path string) int {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	return fs.hits[path]
 }
 
-func serveFixture(w http.ResponseWriter, r *http.Request, dir string) {
+// ServeFixture answers r from the scenario in dir.
+func ServeFixture(w http.ResponseWriter, r *http.Request, dir string) {
 	name, ok := fixtureFiles[r.URL.Path]
 	if ok {
 		if f, err := os.Open(filepath.Join(dir, name+".http")); err == nil {

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/consul-status-exporter/consul_status_exporter/collector"
+	"github.com/consul-status-exporter/consul_status_exporter/internal/consultest"
+)
+
+// readmeTable returns the rows of the README table whose header starts
+// with header, as cells with the backticks removed.
+func readmeTable(t *testing.T, header string) [][]string {
+	t.Helper()
+	f, err := os.Open("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var rows [][]string
+	in := false
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, header):
+			in = true
+		case in && strings.HasPrefix(line, "|---"):
+		case in && strings.HasPrefix(line, "|"):
+			cells := strings.Split(strings.Trim(line, "|"), "|")
+			for i := range cells {
+				cells[i] = strings.Trim(strings.TrimSpace(cells[i]), "`")
+			}
+			rows = append(rows, cells)
+		case in:
+			return rows
+		}
+	}
+	return rows
+}
+
+// The README's flag table lists exactly the binary's flags, with their real
+// defaults and environment variables.
+func TestReadmeFlagsTable(t *testing.T) {
+	var c config
+	app := newApp(&c)
+	rows := readmeTable(t, "| Flag | Default | Environment |")
+	if len(rows) == 0 {
+		t.Fatal("no flag table in README.md")
+	}
+	documented := map[string][]string{}
+	for _, r := range rows {
+		documented[strings.TrimPrefix(r[0], "--")] = r
+	}
+	for _, f := range app.Model().Flags {
+		if f.Hidden || f.Name == "help" || f.Name == "version" {
+			continue
+		}
+		r, ok := documented[f.Name]
+		if !ok {
+			t.Errorf("flag --%s is missing from the README table", f.Name)
+			continue
+		}
+		delete(documented, f.Name)
+		def := strings.Join(f.Default, ",")
+		if f.IsBoolFlag() && def == "" {
+			def = "false"
+		}
+		if r[1] != def {
+			t.Errorf("--%s: README default %q, binary %q", f.Name, r[1], def)
+		}
+		if r[2] != f.Envar {
+			t.Errorf("--%s: README environment %q, binary %q", f.Name, r[2], f.Envar)
+		}
+		if strings.TrimSpace(r[3]) == "" {
+			t.Errorf("--%s: no meaning in the README", f.Name)
+		}
+	}
+	for name := range documented {
+		t.Errorf("README documents --%s, which the binary does not have", name)
+	}
+}
+
+// The README's metric table lists exactly the collector's metrics and labels.
+func TestReadmeMetricsTable(t *testing.T) {
+	rows := readmeTable(t, "| Metric | Labels | Meaning |")
+	got := map[string]string{}
+	for _, r := range rows {
+		got[r[0]] = strings.ReplaceAll(r[1], " ", "")
+	}
+	want := map[string]string{}
+	for _, m := range collector.Metrics() {
+		want[m.Name] = strings.Join(m.Labels, ",")
+	}
+	for name, labels := range want {
+		if l, ok := got[name]; !ok {
+			t.Errorf("metric %s is missing from the README", name)
+		} else if l != labels {
+			t.Errorf("%s: README labels %q, collector %q", name, l, labels)
+		}
+	}
+	for name := range got {
+		if _, ok := want[name]; !ok {
+			t.Errorf("README lists %s, which the collector does not emit", name)
+		}
+	}
+}
+
+// Start-up errors are a clear message and exit code 1.
+func TestStartupErrors(t *testing.T) {
+	bin := consultest.ExporterBinary(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--consul.server=ftp://x:1"}, `scheme \"ftp\" is not supported`},
+		{[]string{"--consul.server=http://h:1/v1/x"}, "no path"},
+		{[]string{"--consul.token-file=/nonexistent/token"}, "token file"},
+		{[]string{"--consul.ca-file=/nonexistent/ca.pem"}, "TLS"},
+		{[]string{"--consul.timeout=0s"}, "must be positive"},
+		{[]string{"--no-such-flag"}, "unknown long flag"},
+		{[]string{"--web.config.file=/nonexistent/web.yml", "--web.listen-address=127.0.0.1:0"}, "web.yml"},
+	} {
+		cmd := exec.Command(bin, tc.args...)
+		out, err := cmd.CombinedOutput()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+			t.Errorf("%v: exit %v, want 1\n%s", tc.args, err, out)
+		}
+		if !strings.Contains(string(out), tc.want) {
+			t.Errorf("%v: output does not say %q:\n%s", tc.args, tc.want, out)
+		}
+	}
+}
+
+// The binary, end to end: pointed at a recorded follower, /metrics carries
+// exactly the golden file's consul_ series, next to the exporter's own.
+func TestEndToEndGolden(t *testing.T) {
+	dir := filepath.Join("fixtures", "real-follower")
+	fs := consultest.NewFixtureServer(t, dir)
+	e := consultest.StartExporter(t, nil, "--consul.server="+fs.URL)
+	s := e.Scrape(t)
+	want, err := os.ReadFile(filepath.Join(dir, "metrics.golden"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	unstable := regexp.MustCompile(`^(# (HELP|TYPE) )?consul_(scrape_endpoint_duration_seconds|status_exporter_build_info)\b`)
+	var got []string
+	for _, line := range strings.Split(s.Body, "\n") {
+		if strings.Contains(line, "consul_") && !strings.HasPrefix(line, "# HELP go_") && !unstable.MatchString(line) {
+			got = append(got, line)
+		}
+	}
+	wantLines := strings.Split(strings.TrimSpace(string(want)), "\n")
+	sort.Strings(got)
+	sort.Strings(wantLines)
+	if strings.Join(got, "\n") != strings.Join(wantLines, "\n") {
+		t.Errorf("binary output differs from %s/metrics.golden:\n--- got\n%s", dir, strings.Join(got, "\n"))
+	}
+	for _, self := range []string{"consul_status_exporter_build_info", "go_goroutines", "process_resident_memory_bytes"} {
+		if _, ok := s.Families[self]; !ok {
+			t.Errorf("no %s on /metrics", self)
+		}
+	}
+}
