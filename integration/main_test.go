@@ -5,6 +5,7 @@
 package integration
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"testing"
@@ -18,12 +19,13 @@ var record = flag.Bool("record", false, "record fixtures/real-* from a live clus
 // Each test owns a range of loopback addresses so that a cluster's
 // lingering sockets never meet the next test's.
 const (
-	octetCluster  = 31 // 3 servers + client: healthy, follower, client, leader loss
-	octetQuorum   = 41
-	octetACL      = 51
-	octetTLS      = 61
-	octetVersions = 71
-	octetRecord   = 91
+	octetCluster    = 31 // 3 servers + client: healthy, follower, client, leader loss
+	octetLeaderLoss = 36 // 3 servers
+	octetQuorum     = 41
+	octetACL        = 51
+	octetTLS        = 61
+	octetVersions   = 71
+	octetRecord     = 91
 )
 
 func pinned(t *testing.T) string { return consultest.Binary(t, "tools/consul") }
@@ -45,3 +47,16 @@ func poll(t *testing.T, timeout, interval time.Duration, what string, f func() e
 }
 
 func errorf(format string, a ...any) error { return fmt.Errorf(format, a...) }
+
+func jsonField(t *testing.T, body []byte, field string) string {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(body, &m); err != nil {
+		t.Fatalf("%v: %s", err, body)
+	}
+	s, _ := m[field].(string)
+	if s == "" {
+		t.Fatalf("no %s in %s", field, body)
+	}
+	return s
+}

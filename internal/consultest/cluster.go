@@ -1,6 +1,7 @@
 package consultest
 
 import (
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -225,7 +226,24 @@ func (c *Cluster) StopAll() {
 // Get fetches a path from an agent's API, with the management token when
 // ACLs are on.
 func (c *Cluster) Get(a *Agent, path string) ([]byte, int, error) {
-	req, _ := http.NewRequest(http.MethodGet, c.URL(a)+path, nil)
+	return c.do(a, http.MethodGet, path, nil)
+}
+
+// Put sends a JSON body to an agent's API, with the management token.
+func (c *Cluster) Put(a *Agent, path string, body any) ([]byte, int, error) {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return nil, 0, err
+	}
+	return c.do(a, http.MethodPut, path, b)
+}
+
+func (c *Cluster) do(a *Agent, method, path string, body []byte) ([]byte, int, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, _ := http.NewRequest(method, c.URL(a)+path, rd)
 	if c.opts.ACLToken != "" {
 		req.Header.Set("X-Consul-Token", c.opts.ACLToken)
 	}
@@ -234,8 +252,8 @@ func (c *Cluster) Get(a *Agent, path string) ([]byte, int, error) {
 		return nil, 0, err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	return body, resp.StatusCode, err
+	out, err := io.ReadAll(resp.Body)
+	return out, resp.StatusCode, err
 }
 
 // Stats returns the agent's /v1/agent/self Stats.

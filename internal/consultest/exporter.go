@@ -222,3 +222,16 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// WaitLog waits until the exporter's log contains want: the log arrives
+// through a pipe, a moment after the scrape that caused it.
+func (e *Exporter) WaitLog(want string, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for !strings.Contains(e.Logs(), want) {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return true
+}
