@@ -34,7 +34,7 @@ need() {
     command -v "$1" >/dev/null && return 0
   fi
   [[ ${CI:-} == true ]] && fail "$1 is missing (Debian package $2) and CI=true"
-  echo "test-image: SKIP: $1 is missing (Debian package $2); not root, so not installing it" >&2
+  echo "test-image: SKIP: $1 is missing (Debian package $2); cannot install it (needs root and apt-get)" >&2
   exit 0
 }
 need buildah buildah
