@@ -30,7 +30,8 @@ if command -v dpkg >/dev/null; then
 fi
 [[ $os == linux ]] || die "only linux images can be made from busybox-static"
 
-if [[ -z ${REBUILD:-} ]] && bah inspect --type image "$image" >/dev/null 2>&1; then
+previous=$(bah inspect --type image --format '{{.FromImageID}}' "$image" 2>/dev/null || true)
+if [[ -n $previous && -z ${REBUILD:-} ]]; then
   echo "build-image-base: $image is already in $store" >&2
   exit 0
 fi
@@ -82,4 +83,6 @@ bah config --os "$os" --arch "$arch" \
 bah run "$ctr" -- /bin/sh -c 'id nobody' >/dev/null || die "/bin/sh does not run in the image; is $busybox static?"
 bah commit --quiet --rm "$ctr" "$image" >/dev/null
 ctr=
+# vfs keeps whole copies; drop the replaced image unless something uses it.
+[[ -n $previous ]] && { bah rmi "$previous" >/dev/null 2>&1 || true; }
 echo "build-image-base: committed $image ($n applets) to $store" >&2
