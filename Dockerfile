@@ -1,0 +1,13 @@
+ARG ARCH="amd64"
+ARG OS="linux"
+FROM quay.io/prometheus/busybox-${OS}-${ARCH}:latest
+LABEL maintainer="The consul_status_exporter authors"
+LABEL description="Prometheus exporter for a Consul agent's Raft, Serf and runtime status"
+
+ARG ARCH="amd64"
+ARG OS="linux"
+COPY .build/${OS}-${ARCH}/consul_status_exporter /bin/consul_status_exporter
+
+EXPOSE      19107
+USER        nobody
+ENTRYPOINT  [ "/bin/consul_status_exporter" ]
