@@ -3,10 +3,15 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
+	"os/signal"
+	"regexp"
+	"syscall"
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
@@ -44,6 +49,8 @@ type config struct {
 	insecure      bool
 	logLevel      string
 	logFormat     string
+	probeAllowed  string
+	collectors    collector.Options
 }
 
 // newApp declares the command line. Tests read the same model to keep the
@@ -61,6 +68,10 @@ func newApp(c *config) *kingpin.Application {
 	app.Flag("consul.key-file", "Private key file of the client certificate.").Envar("CONSUL_CLIENT_KEY").StringVar(&c.keyFile)
 	app.Flag("consul.server-name", "Server name to verify the Consul agent's certificate against (e.g. server.dc1.consul) when it differs from the address.").Envar("CONSUL_TLS_SERVER_NAME").StringVar(&c.serverName)
 	app.Flag("consul.insecure", "Do not verify the Consul agent's HTTPS certificate.").BoolVar(&c.insecure)
+	app.Flag("probe.allowed-targets", "Regular expression, fully anchored, of the host:port targets /probe may contact. Empty: only the --consul.server address.").Default("").StringVar(&c.probeAllowed)
+	app.Flag("collector.autopilot", "Also export autopilot health from /v1/operator/autopilot/health (needs operator:read).").Default("false").BoolVar(&c.collectors.Autopilot)
+	app.Flag("collector.members", "Also export Serf LAN/WAN members from /v1/agent/members (needs node:read).").Default("false").BoolVar(&c.collectors.Members)
+	app.Flag("collector.members.servers-only", "With --collector.members, keep only Consul servers, for large clusters.").Default("false").BoolVar(&c.collectors.MembersServersOnly)
 	app.Flag("log.level", "Only log messages with the given severity or above.").Default("info").EnumVar(&c.logLevel, "debug", "info", "warn", "error")
 	app.Flag("log.format", "Output format of log messages.").Default("logfmt").EnumVar(&c.logFormat, "logfmt", "json")
 	app.Version(version.Print(exporterName))
@@ -107,23 +118,35 @@ func run(args []string) int {
 		return 1
 	}
 
+	allowed := c.probeAllowed
+	if allowed == "" {
+		allowed = regexp.QuoteMeta(base.Host)
+	}
+	allow, err := collector.NewAllowList(allowed)
+	if err != nil {
+		level.Error(logger).Log("msg", "Bad --probe.allowed-targets", "err", err)
+		return 1
+	}
+
 	self := prometheus.NewRegistry()
 	self.MustRegister(
 		versioncollector.NewCollector(exporterName),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
-
+	opts := collector.HandlerOptions{Timeout: c.timeout, TimeoutOffset: c.timeoutOffset, Logger: logger, Collectors: c.collectors}
 	mux := http.NewServeMux()
-	mux.Handle(c.metricsPath, collector.MetricsHandler(client.NewAgent(base), self, collector.HandlerOptions{
-		Timeout: c.timeout, TimeoutOffset: c.timeoutOffset, Logger: logger,
-	}))
+	mux.Handle(c.metricsPath, collector.MetricsHandler(client.NewAgent(base), self, opts))
+	mux.Handle("/probe", collector.ProbeHandler(client, allow, scheme, opts))
 	if c.metricsPath != "/" {
 		landing, err := web.NewLandingPage(web.LandingConfig{
 			Name:        exporterName,
 			Description: "Prometheus exporter for a Consul agent's Raft, Serf and runtime status",
 			Version:     version.Info(),
-			Links:       []web.LandingLinks{{Address: c.metricsPath, Text: "Metrics", Description: "The Consul agent's status, scraped now"}},
+			Links: []web.LandingLinks{
+				{Address: c.metricsPath, Text: "Metrics", Description: "The Consul agent's status, scraped now, and the exporter's own metrics"},
+				{Address: "/probe?target=" + url.QueryEscape(base.Host), Text: "Probe", Description: "The status of any allowed agent: /probe?target=host:port"},
+			},
 		})
 		if err != nil {
 			level.Error(logger).Log("msg", "Cannot build the landing page", "err", err)
@@ -132,14 +155,32 @@ func run(args []string) int {
 		mux.Handle("/", landing)
 	}
 
-	level.Info(logger).Log("msg", "Starting "+exporterName, "version", version.Info(), "consul", base.String())
+	level.Info(logger).Log("msg", "Starting "+exporterName, "version", version.Info(), "consul", base.String(), "probe_allowed", allowed)
 	server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	if err := web.ListenAndServe(server, c.web, toolkitLogger); err != nil {
+	served := make(chan error, 1)
+	go func() { served <- web.ListenAndServe(server, c.web, toolkitLogger) }()
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGTERM, os.Interrupt)
+	select {
+	case err := <-served:
+		// A port in use, a bad --web.config.file: the server never started.
 		level.Error(logger).Log("msg", "Cannot serve", "err", err)
 		return 1
+	case sig := <-stop:
+		// In-flight scrapes end within their timeout; give them that.
+		level.Info(logger).Log("msg", "Shutting down: finishing in-flight scrapes", "signal", sig)
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+		defer cancel()
+		if err := server.Shutdown(ctx); err != nil {
+			level.Warn(logger).Log("msg", "Scrapes still running at the end of the grace period were cut", "err", err)
+		}
+		return 0
 	}
-	return 0
 }
+
+// shutdownGrace keeps SIGTERM-to-exit under 5 s, the usual kill timeout's
+// spirit, while any scrape within a sane --consul.timeout finishes.
+const shutdownGrace = 4 * time.Second
 
 // newLoggers builds the go-kit logger every part of the exporter uses, and
 // the slog bridge to it that exporter-toolkit wants. The bridge adds its own

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -128,8 +129,9 @@ func (e *HTTPError) Error() string {
 	return msg
 }
 
-// get fetches one path and returns the body of a 200 answer.
-func (a *Agent) get(ctx context.Context, path, token string) ([]byte, error) {
+// fetch gets one path and returns the body of a 200 answer, or of an answer
+// with one of the other accepted status codes.
+func (a *Agent) fetch(ctx context.Context, path, token string, accept ...int) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.base+path, nil)
 	if err != nil {
 		return nil, err
@@ -143,7 +145,7 @@ func (a *Agent) get(ctx context.Context, path, token string) ([]byte, error) {
 		return nil, transportError(ctx, err)
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
+	if resp.StatusCode != http.StatusOK && !slices.Contains(accept, resp.StatusCode) {
 		// Only the start of an error body is worth reading: it goes into a
 		// log line, and the rest may be arbitrarily large.
 		head, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
@@ -163,11 +165,12 @@ func (a *Agent) get(ctx context.Context, path, token string) ([]byte, error) {
 	return body, nil
 }
 
-// aclError explains a 403 in terms an operator can act on.
+// aclError explains a 403 in terms an operator can act on. Consul's own
+// message names the permission that was missing.
 func aclError(e *HTTPError, sentToken bool) error {
-	hint := "no ACL token was sent: give the exporter one with agent:read via --consul.token-file or CONSUL_HTTP_TOKEN"
+	hint := "no ACL token was sent: give the exporter one via --consul.token-file or CONSUL_HTTP_TOKEN"
 	if sentToken {
-		hint = "the exporter's ACL token was refused: check it exists and has agent:read"
+		hint = "the exporter's ACL token was refused: check that it exists and carries the permission"
 	}
 	return fmt.Errorf("ACL denied, %s: %w", hint, e)
 }

@@ -93,7 +93,7 @@ func TestGolden(t *testing.T) {
 			} else {
 				target = consultest.NewFixtureServer(t, dir).URL
 			}
-			metrics, logs := scrapeOnce(t, target)
+			metrics, logs := scrapeOnce(t, target, scenarioOptions(t, dir))
 			compareGolden(t, filepath.Join(dir, "metrics.golden"), metrics)
 			compareGolden(t, filepath.Join(dir, "log.golden"), logs)
 		})
@@ -103,7 +103,7 @@ func TestGolden(t *testing.T) {
 // scrapeOnce runs one scrape of target through the collector and returns
 // the exposition (less durations) and the log, with the target's address
 // replaced by a fixed word so the goldens do not depend on a port.
-func scrapeOnce(t *testing.T, target string) (metrics, logs string) {
+func scrapeOnce(t *testing.T, target string, opts Options) (metrics, logs string) {
 	t.Helper()
 	base, err := ParseTarget(target, "http")
 	if err != nil {
@@ -115,7 +115,7 @@ func scrapeOnce(t *testing.T, target string) (metrics, logs string) {
 	ctx, cancel := WithTimeout(context.Background(), goldenTimeout)
 	defer cancel()
 	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(New(ctx, client.NewAgent(base), logger))
+	reg.MustRegister(New(ctx, client.NewAgent(base), logger, opts))
 	families, err := reg.Gather()
 	if err != nil {
 		t.Fatalf("gather: %v", err)
@@ -133,6 +133,31 @@ func scrapeOnce(t *testing.T, target string) (metrics, logs string) {
 	u, _ := url.Parse(target)
 	logs = strings.ReplaceAll(logBuf.String(), u.Host, "CONSUL")
 	return out.String(), logs
+}
+
+// scenarioOptions reads the optional collectors a scenario turns on from its
+// collectors.txt ("autopilot", "members", "servers-only").
+func scenarioOptions(t *testing.T, dir string) Options {
+	b, err := os.ReadFile(filepath.Join(dir, "collectors.txt"))
+	if os.IsNotExist(err) {
+		return Options{}
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	var o Options
+	for _, w := range strings.Fields(string(b)) {
+		switch w {
+		case "autopilot":
+			o.Autopilot = true
+		case "members":
+			o.Members = true
+		case "servers-only":
+			o.MembersServersOnly = true
+		default:
+			t.Fatalf("%s/collectors.txt: unknown collector %q", dir, w)
+		}
+	}
+	return o
 }
 
 func mustClient(t testing.TB, token string) *Client {

@@ -20,6 +20,8 @@ type HandlerOptions struct {
 	// (--web.timeout-offset), for the exposition and the network.
 	TimeoutOffset time.Duration
 	Logger        log.Logger
+	// Collectors turns on the optional collectors.
+	Collectors Options
 }
 
 // ScrapeTimeout is how long a scrape may wait for Consul: --consul.timeout,
@@ -48,7 +50,7 @@ func MetricsHandler(agent *Agent, self prometheus.Gatherer, o HandlerOptions) ht
 		ctx, cancel := WithTimeout(r.Context(), o.ScrapeTimeout(r))
 		defer cancel()
 		reg := prometheus.NewRegistry()
-		reg.MustRegister(New(ctx, agent, o.Logger))
+		reg.MustRegister(New(ctx, agent, o.Logger, o.Collectors))
 		gatherers := prometheus.Gatherers{reg}
 		if self != nil {
 			gatherers = append(gatherers, self)

@@ -49,6 +49,9 @@ const (
 	endpointLeader = "leader"
 	endpointPeers  = "peers"
 	endpointInfo   = "info"
+	// Optional collectors.
+	endpointAutopilot = "autopilot"
+	endpointMembers   = "members"
 )
 
 type statKind int
@@ -131,5 +134,6 @@ func allDescs() []*prometheus.Desc {
 	for _, m := range statMetrics {
 		ds = append(ds, m.desc)
 	}
-	return ds
+	return append(ds, autopilotHealthyDesc, autopilotToleranceDesc, autopilotSrvHealthyDesc, autopilotSrvVoterDesc,
+		autopilotSrvContactDesc, autopilotSrvLastIdxDesc, autopilotSrvLastTermDesc, memberStatusDesc, memberInfoDesc)
 }

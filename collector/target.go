@@ -9,7 +9,8 @@ import (
 
 // ParseTarget turns what an operator writes for a Consul agent into the base
 // URL the exporter talks to. It accepts "host:port", "http://host:port" and
-// "https://host:port"; a bare host gets Consul's default HTTP port 8500, and a
+// "https://host:port"; a bare host gets Consul's default HTTP port 8500 (a
+// URL without a port its scheme's), the host is lower-cased, and a
 // host without a scheme gets defaultScheme (http unless CONSUL_HTTP_SSL says
 // otherwise). Paths, queries and credentials in the URL are refused: the
 // exporter only ever appends Consul's own API paths, and a password in a URL
@@ -44,12 +45,19 @@ func ParseTarget(s, defaultScheme string) (*url.URL, error) {
 	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
 		return nil, fmt.Errorf("invalid Consul address %q: want scheme://host:port with no path or query", s)
 	}
+	// The port is always explicit, so that the allow-list of /probe sees
+	// one spelling of each address.
+	host := strings.ToLower(u.Hostname())
 	if u.Port() == "" {
+		port := map[string]string{"http": "80", "https": "443"}[u.Scheme]
 		if !strings.Contains(s, "://") {
-			u.Host = net.JoinHostPort(u.Hostname(), "8500")
+			port = "8500"
 		}
+		u.Host = net.JoinHostPort(host, port)
 	} else if p := u.Port(); !isPort(p) {
 		return nil, fmt.Errorf("invalid Consul address %q: bad port %q", s, p)
+	} else {
+		u.Host = net.JoinHostPort(host, p)
 	}
 	return &url.URL{Scheme: u.Scheme, Host: u.Host}, nil
 }

@@ -7,13 +7,14 @@ import (
 
 func TestParseTarget(t *testing.T) {
 	for in, want := range map[string]string{
-		"localhost:8500":          "http://localhost:8500",
-		"localhost":               "http://localhost:8500",
-		"http://127.0.0.1:8500":   "http://127.0.0.1:8500",
-		"http://127.0.0.1:8500/":  "http://127.0.0.1:8500",
-		"https://consul.internal": "https://consul.internal",
-		"[::1]:8500":              "http://[::1]:8500",
-		" 10.0.0.1:8501 ":         "http://10.0.0.1:8501",
+		"localhost:8500":              "http://localhost:8500",
+		"localhost":                   "http://localhost:8500",
+		"http://127.0.0.1:8500":       "http://127.0.0.1:8500",
+		"http://127.0.0.1:8500/":      "http://127.0.0.1:8500",
+		"https://consul.internal":     "https://consul.internal:443",
+		"http://Consul.Internal:8500": "http://consul.internal:8500",
+		"[::1]:8500":                  "http://[::1]:8500",
+		" 10.0.0.1:8501 ":             "http://10.0.0.1:8501",
 	} {
 		u, err := ParseTarget(in, "http")
 		if err != nil || u.String() != want {

@@ -6,15 +6,12 @@ package integration
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/consul-status-exporter/consul_status_exporter/internal/consultest"
 )
-
-var record = flag.Bool("record", false, "record fixtures/real-* from a live cluster instead of only testing")
 
 // Each test owns a range of loopback addresses so that a cluster's
 // lingering sockets never meet the next test's.

@@ -13,10 +13,13 @@ import (
 
 // fixtureFiles maps Consul's API paths to the file names of fixtures/<scenario>/.
 var fixtureFiles = map[string]string{
-	"/v1/status/leader": "leader",
-	"/v1/status/peers":  "peers",
-	"/v1/status/info":   "info",
-	"/v1/agent/self":    "agent_self",
+	"/v1/status/leader":             "leader",
+	"/v1/status/peers":              "peers",
+	"/v1/status/info":               "info",
+	"/v1/agent/self":                "agent_self",
+	"/v1/operator/autopilot/health": "autopilot",
+	"/v1/agent/members":             "members",
+	"/v1/agent/members?wan=1":       "members_wan",
 }
 
 // FixtureServer plays a recorded scenario: <name>.json is a 200 JSON answer,
@@ -51,7 +54,11 @@ func (fs *FixtureServer) Hits(path string) int {
 
 // ServeFixture answers r from the scenario in dir.
 func ServeFixture(w http.ResponseWriter, r *http.Request, dir string) {
-	name, ok := fixtureFiles[r.URL.Path]
+	key := r.URL.Path
+	if r.URL.Query().Get("wan") == "1" {
+		key += "?wan=1"
+	}
+	name, ok := fixtureFiles[key]
 	if ok {
 		if f, err := os.Open(filepath.Join(dir, name+".http")); err == nil {
 			defer f.Close()
