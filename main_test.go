@@ -126,6 +126,8 @@ func TestStartupErrors(t *testing.T) {
 		{[]string{"--consul.timeout=0s"}, "must be positive"},
 		{[]string{"--no-such-flag"}, "unknown long flag"},
 		{[]string{"--web.config.file=/nonexistent/web.yml", "--web.listen-address=127.0.0.1:0"}, "web.yml"},
+		{[]string{"--web.config.file=" + badWebConfig(t), "--web.listen-address=127.0.0.1:0"}, "yaml"},
+		{[]string{"--probe.allowed-targets=(", "--web.listen-address=127.0.0.1:0"}, "probe.allowed-targets"},
 	} {
 		cmd := exec.Command(bin, tc.args...)
 		out, err := cmd.CombinedOutput()
@@ -167,4 +169,12 @@ func TestEndToEndGolden(t *testing.T) {
 			t.Errorf("no %s on /metrics", self)
 		}
 	}
+}
+
+func badWebConfig(t *testing.T) string {
+	p := filepath.Join(t.TempDir(), "web.yml")
+	if err := os.WriteFile(p, []byte("tls_server_config: [unclosed\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

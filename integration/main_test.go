@@ -16,12 +16,13 @@ import (
 // Each test owns a range of loopback addresses so that a cluster's
 // lingering sockets never meet the next test's.
 const (
-	octetCluster    = 31 // 3 servers + client: healthy, follower, client, leader loss
+	octetCluster    = 31 // 3 servers + client
 	octetLeaderLoss = 36 // 3 servers
 	octetQuorum     = 41
 	octetACL        = 51
 	octetTLS        = 61
-	octetVersions   = 71
+	octetVersions   = 71 // 3 servers + client
+	octetFleet      = 76 // 3 servers
 	octetRecord     = 91
 )
 

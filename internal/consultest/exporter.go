@@ -132,7 +132,16 @@ func (e *Exporter) Scrape(t testing.TB) *Scrape {
 
 // TryScrape fetches and parses /metrics with extra request headers.
 func (e *Exporter) TryScrape(header http.Header) (*Scrape, error) {
-	req, _ := http.NewRequest(http.MethodGet, e.URL+"/metrics", nil)
+	return e.get("/metrics", header)
+}
+
+// TryPath fetches and parses another path, such as /probe?target=….
+func (e *Exporter) TryPath(path string) (*Scrape, error) {
+	return e.get(path, nil)
+}
+
+func (e *Exporter) get(path string, header http.Header) (*Scrape, error) {
+	req, _ := http.NewRequest(http.MethodGet, e.URL+path, nil)
 	for k, v := range header {
 		req.Header[k] = v
 	}
@@ -148,12 +157,12 @@ func (e *Exporter) TryScrape(header http.Header) (*Scrape, error) {
 		return nil, err
 	}
 	if resp.StatusCode != 200 {
-		return nil, fmt.Errorf("/metrics: HTTP %d: %s", resp.StatusCode, body)
+		return nil, fmt.Errorf("%s: HTTP %d: %s", path, resp.StatusCode, body)
 	}
 	parser := expfmt.NewTextParser(model.UTF8Validation)
 	fams, err := parser.TextToMetricFamilies(bytes.NewReader(body))
 	if err != nil {
-		return nil, fmt.Errorf("parsing /metrics: %v", err)
+		return nil, fmt.Errorf("parsing %s: %v", path, err)
 	}
 	return &Scrape{Families: fams, Body: string(body), Took: took}, nil
 }

@@ -1,0 +1,201 @@
+package main
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/consul-status-exporter/consul_status_exporter/internal/consultest"
+)
+
+// SIGTERM lets an in-flight scrape finish, then the exporter exits 0, in
+// well under 5 s.
+func TestSIGTERMDrains(t *testing.T) {
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(300 * time.Millisecond)
+		consultest.ServeFixture(w, r, filepath.Join("fixtures", "real-follower"))
+	}))
+	defer slow.Close()
+	addr := fmt.Sprintf("127.0.0.1:%d", consultest.FreePort(t, "127.0.0.1"))
+	cmd := exec.Command(consultest.ExporterBinary(t), "--consul.server="+slow.URL, "--web.listen-address="+addr, "--consul.timeout=2s")
+	var logs strings.Builder
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitServing(t, "http://"+addr)
+	type result struct {
+		code int
+		body string
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		var b strings.Builder
+		_, err = fmt.Fprint(&b, readAll(resp))
+		done <- result{code: resp.StatusCode, body: b.String(), err: err}
+	}()
+	time.Sleep(100 * time.Millisecond) // the scrape is now waiting on the slow agent
+	start := time.Now()
+	cmd.Process.Signal(syscall.SIGTERM)
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("exit after SIGTERM: %v\n%s", err, logs.String())
+		}
+	case <-time.After(5 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("still running 5 s after SIGTERM")
+	}
+	t.Logf("exited %v after SIGTERM", time.Since(start).Round(time.Millisecond))
+	r := <-done
+	if r.err != nil || r.code != 200 || !strings.Contains(r.body, "consul_up 1") {
+		t.Errorf("the in-flight scrape: %v HTTP %d\n%.300s", r.err, r.code, r.body)
+	}
+}
+
+// A port in use is an exit 1 that says so.
+func TestPortInUse(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	out, err := exec.Command(consultest.ExporterBinary(t), "--web.listen-address="+l.Addr().String()).CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+		t.Errorf("exit %v, want 1", err)
+	}
+	if !strings.Contains(string(out), "address already in use") {
+		t.Errorf("output does not say the address is in use:\n%s", out)
+	}
+}
+
+// --web.config.file: TLS and basic auth for the exporter itself.
+func TestWebConfigTLSAndBasicAuth(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile := selfSignedCert(t, dir)
+	hash, err := bcrypt.GenerateFromPassword([]byte("s3cret"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	webConfig := filepath.Join(dir, "web.yml")
+	os.WriteFile(webConfig, []byte(fmt.Sprintf("tls_server_config:\n  cert_file: %s\n  key_file: %s\nbasic_auth_users:\n  prometheus: %s\n", certFile, keyFile, hash)), 0o600)
+
+	fs := consultest.NewFixtureServer(t, filepath.Join("fixtures", "real-follower"))
+	addr := fmt.Sprintf("127.0.0.1:%d", consultest.FreePort(t, "127.0.0.1"))
+	cmd := exec.Command(consultest.ExporterBinary(t), "--consul.server="+fs.URL, "--web.listen-address="+addr, "--web.config.file="+webConfig)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}, Timeout: 2 * time.Second}
+	url := "https://" + addr + "/metrics"
+	var resp *http.Response
+	for i := 0; i < 100; i++ {
+		if resp, err = client.Get(url); err == nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("no credentials: HTTP %d, want 401", resp.StatusCode)
+	}
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	req.SetBasicAuth("prometheus", "wrong")
+	if resp, err = client.Do(req); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("wrong password: %v %v", err, resp.StatusCode)
+	}
+	req.SetBasicAuth("prometheus", "s3cret")
+	resp, err = client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := readAll(resp)
+	if resp.StatusCode != 200 || !strings.Contains(body, "consul_up 1") {
+		t.Errorf("with credentials: HTTP %d\n%.200s", resp.StatusCode, body)
+	}
+	if r, err := http.Get("http://" + addr + "/metrics"); err == nil {
+		r.Body.Close()
+		if r.StatusCode == 200 {
+			t.Error("plain HTTP served metrics with TLS configured")
+		}
+	}
+}
+
+func readAll(resp *http.Response) string {
+	var b strings.Builder
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := resp.Body.Read(buf)
+		b.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	resp.Body.Close()
+	return b.String()
+}
+
+func waitServing(t *testing.T, base string) {
+	t.Helper()
+	for i := 0; i < 100; i++ {
+		if r, err := http.Get(base + "/"); err == nil {
+			r.Body.Close()
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s never served", base)
+}
+
+func selfSignedCert(t *testing.T, dir string) (certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, _ := x509.MarshalECPrivateKey(key)
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
+	return certFile, keyFile
+}
