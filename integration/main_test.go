@@ -7,6 +7,8 @@ package integration
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -23,6 +25,8 @@ const (
 	octetTLS        = 61
 	octetVersions   = 71 // 3 servers + client
 	octetFleet      = 76 // 3 servers
+	octetSD         = 81 // 3 servers
+	octetSoak       = 86 // 1 server
 	octetRecord     = 91
 )
 
@@ -57,4 +61,13 @@ func jsonField(t *testing.T, body []byte, field string) string {
 		t.Fatalf("no %s in %s", field, body)
 	}
 	return s
+}
+
+func readRepoFile(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(consultest.RepoRoot(), name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

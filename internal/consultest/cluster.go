@@ -208,6 +208,20 @@ func (c *Cluster) Kill(a *Agent) {
 	<-a.done
 }
 
+// Stop ends an agent with SIGTERM, as an operator's restart would, and
+// waits until it is gone.
+func (c *Cluster) Stop(a *Agent) {
+	if !a.Alive() {
+		return
+	}
+	a.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-a.done:
+	case <-time.After(20 * time.Second):
+		c.Kill(a)
+	}
+}
+
 // Revive starts a killed agent again on its old data.
 func (c *Cluster) Revive(a *Agent) {
 	if a.Alive() {

@@ -110,6 +110,9 @@ func cleanEnv() []string {
 	return env
 }
 
+// PID is the exporter's process id, for /proc readings.
+func (e *Exporter) PID() int { return e.cmd.Process.Pid }
+
 // Logs is everything the exporter wrote so far.
 func (e *Exporter) Logs() string { return e.logs.String() }
 
