@@ -31,16 +31,21 @@ const maxAddressLen = 300
 // DecodeLeader decodes /v1/status/leader: a JSON string, "" when the agent
 // knows of no leader.
 func DecodeLeader(body []byte) (string, error) {
-	var s string
+	// Consul always sends a string. A null is something else answering, and
+	// must not read as "no leader", which would page someone for nothing.
+	var s *string
 	if err := decodeStrict(body, &s, "a JSON string"); err != nil {
 		return "", err
 	}
-	if s != "" {
-		if err := checkAddress(s); err != nil {
+	if s == nil {
+		return "", errors.New("got null, want a JSON string")
+	}
+	if *s != "" {
+		if err := checkAddress(*s); err != nil {
 			return "", err
 		}
 	}
-	return s, nil
+	return *s, nil
 }
 
 // DecodePeers decodes /v1/status/peers: a JSON list of addresses. Consul
