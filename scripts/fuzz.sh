@@ -5,7 +5,9 @@
 # A crasher is written under collector/testdata/fuzz/<Target>/ by go test;
 # commit it with the fix, so that plain `go test` replays it from then on.
 # FUZZ_WORKERS sets the parallel fuzzing workers (default 1: the machine is
-# shared).
+# shared). FUZZ_MINIMIZE bounds the minimizing of each new input (default
+# 10s): at Go's default of 60s a target can spend most of a short run
+# minimizing one corpus entry, with no executions counted.
 set -eu
 
 secs=${1:-}
@@ -18,6 +20,7 @@ if [ "$secs" -lt 1 ] || [ "$secs" -gt 3600 ]; then
 fi
 shift
 workers=${FUZZ_WORKERS:-1}
+minimize=${FUZZ_MINIMIZE:-10s}
 
 cd "$(dirname "$0")/.."
 if [ $# -eq 0 ]; then
@@ -31,7 +34,7 @@ for target in "$@"; do
 	# The outer timeout bounds a wedged run: fuzzing time plus building and
 	# replaying the corpus.
 	if ! timeout "$((secs + 300))" go test -run '^$' -fuzz "^${target}\$" -fuzztime "${secs}s" \
-		-parallel "$workers" ./collector/; then
+		-fuzzminimizetime "$minimize" -parallel "$workers" ./collector/; then
 		failed="$failed $target"
 	fi
 done
