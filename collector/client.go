@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -149,7 +150,11 @@ func (a *Agent) fetch(ctx context.Context, path, token string, accept ...int) ([
 		// Only the start of an error body is worth reading: it goes into a
 		// log line, and the rest may be arbitrarily large.
 		head, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		e := &HTTPError{Code: resp.StatusCode, Body: snippet(head), Location: resp.Header.Get("Location")}
+		e := &HTTPError{
+			Code:     resp.StatusCode,
+			Body:     snippet(redactToken(head, token)),
+			Location: string(redactToken([]byte(resp.Header.Get("Location")), token)),
+		}
 		if resp.StatusCode == http.StatusForbidden {
 			return nil, aclError(e, token != "")
 		}
@@ -162,7 +167,19 @@ func (a *Agent) fetch(ctx context.Context, path, token string, accept ...int) ([
 	if len(body) > MaxBodyBytes {
 		return nil, fmt.Errorf("body larger than the %d MiB limit", MaxBodyBytes>>20)
 	}
-	return body, nil
+	// A body that fails to decode is quoted in the log line; Consul never
+	// echoes the token, so a body that does is not Consul's and loses nothing.
+	return redactToken(body, token), nil
+}
+
+// redactToken hides the ACL token wherever an answer echoes it (a proxy's
+// error page, a login redirect): answers are quoted in log lines. It works
+// on the whole text, before any cut could leave half a token behind.
+func redactToken(b []byte, token string) []byte {
+	if token == "" || !bytes.Contains(b, []byte(token)) {
+		return b
+	}
+	return bytes.ReplaceAll(b, []byte(token), []byte("[token redacted]"))
 }
 
 // aclError explains a 403 in terms an operator can act on. Consul's own

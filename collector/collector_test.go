@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -49,9 +50,12 @@ func TestInfoServedDirectly(t *testing.T) {
 }
 
 func TestTokenIsSentAsHeader(t *testing.T) {
+	var mu sync.Mutex
 	var got []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
 		got = append(got, r.Header.Get("X-Consul-Token"))
+		mu.Unlock()
 		if r.URL.RawQuery != "" {
 			t.Errorf("query string sent: %q", r.URL.RawQuery)
 		}
@@ -59,6 +63,8 @@ func TestTokenIsSentAsHeader(t *testing.T) {
 	}))
 	defer srv.Close()
 	scrapeUp(t, mustAgent(t, srv.URL, "tok-123"))
+	mu.Lock()
+	defer mu.Unlock()
 	if len(got) < 3 {
 		t.Fatalf("%d requests", len(got))
 	}

@@ -208,11 +208,17 @@ func parseDuration(raw json.RawMessage) (seconds float64, ok bool, err error) {
 		if err != nil || math.IsNaN(ns) || math.IsInf(ns, 0) {
 			return 0, false, fmt.Errorf("%s is not a duration", quote(s))
 		}
+		if ns < 0 {
+			return 0, false, fmt.Errorf("%s is a negative duration", quote(s))
+		}
 		return ns / 1e9, true, nil
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil {
 		return 0, false, fmt.Errorf("%s is not a duration", quote(s))
+	}
+	if d < 0 {
+		return 0, false, fmt.Errorf("%s is a negative duration", quote(s))
 	}
 	return d.Seconds(), true, nil
 }

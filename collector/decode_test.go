@@ -22,18 +22,18 @@ func TestParseDuration(t *testing.T) {
 		{`1500000`, 0.0015, true}, // a bare number is a Go time.Duration in ns
 	} {
 		got, known, err := parseDuration(json.RawMessage(tc.in))
-		if err != nil || known != tc.known || (known && !close(got, tc.want)) {
+		if err != nil || known != tc.known || (known && !near(got, tc.want)) {
 			t.Errorf("parseDuration(%s) = %v, %v, %v; want %v, %v", tc.in, got, known, err, tc.want, tc.known)
 		}
 	}
-	for _, bad := range []string{`"soon"`, `"12"`, `{}`, `[]`, `null`, `"NaNs"`, `true`} {
+	for _, bad := range []string{`"soon"`, `"12"`, `{}`, `[]`, `null`, `"NaNs"`, `true`, `"-1s"`, `-5`} {
 		if _, _, err := parseDuration(json.RawMessage(bad)); err == nil {
 			t.Errorf("parseDuration(%s) succeeded, want an error", bad)
 		}
 	}
 }
 
-func close(a, b float64) bool { d := a - b; return d < 1e-12 && d > -1e-12 }
+func near(a, b float64) bool { d := a - b; return d < 1e-12 && d > -1e-12 }
 
 func TestParseNumberAndFlag(t *testing.T) {
 	for in, want := range map[string]float64{`12`: 12, `"111098"`: 111098, `0`: 0, `1.5`: 1.5} {

@@ -1,0 +1,364 @@
+package collector
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-kit/log"
+)
+
+// The hostile suite puts the real MetricsHandler in front of a fake Consul
+// that misbehaves in one way per case, and checks what an operator relies
+// on: the scrape still answers 200 in time, says consul_up 0 and which
+// endpoint failed, logs why, leaks neither goroutines nor memory nor the
+// ACL token.
+
+const (
+	testToken     = "s3cr3t-token"
+	hostileBudget = 300 * time.Millisecond
+	// The scrape may overrun the budget by this much: building the
+	// exposition, and two loaded cores shared with the race detector.
+	scrapeSlack = 100 * time.Millisecond
+	// Heap growth allowed per scrape, whatever the fake sends.
+	heapBound = 64 << 20
+)
+
+var endpointOfPath = map[string]string{
+	pathLeader: endpointLeader, pathPeers: endpointPeers, pathInfo: endpointInfo, pathAgentSelf: endpointInfo,
+}
+
+type hostileCase struct {
+	name string
+	path string // the misbehaving path
+	do   behaviour
+	// cause must match the error logged for the path's endpoint; an empty
+	// cause means the scrape must succeed.
+	cause string
+}
+
+func hostileCases(elsewhere string) []hostileCase {
+	bodyLimit := `body larger than the 4 MiB limit`
+	timeout := `no answer within the scrape timeout of 300ms`
+	// selfWith is the recorded agent/self with one Stats value replaced.
+	selfWith := func(section, key string, v any) string {
+		var self map[string]map[string]any
+		if err := json.Unmarshal([]byte(recordedAgentSelf), &self); err != nil {
+			panic(err)
+		}
+		if key == "" {
+			self["Stats"][section] = v
+		} else {
+			self["Stats"][section].(map[string]any)[key] = v
+		}
+		b, err := json.Marshal(self)
+		if err != nil {
+			panic(err)
+		}
+		return string(b)
+	}
+	return []hostileCase{
+		{"trickled body", pathLeader, trickle(recordedLeader), timeout},
+		{"never answers", pathAgentSelf, silent, timeout},
+		{"reset mid-body", pathPeers, resetMidBody, `connection reset by peer`},
+		{"closed after headers", pathLeader, closeAfterHeaders, `unexpected EOF`},
+		{"2 GiB body", pathAgentSelf, stream(2<<30, `{"Stats": {"raft": {"term": "`, `"}}}`), bodyLimit},
+		{"gzip bomb if asked", pathAgentSelf, bomb(false), ""},
+		{"gzip bomb unasked", pathAgentSelf, bomb(true), `invalid JSON at byte 1: invalid character '\\x1f'`},
+		{"redirect to another host", pathLeader, redirectTo("http://" + elsewhere),
+			`HTTP 307 Temporary Redirect redirect to http://` + regexp.QuoteMeta(elsewhere) + `/v1/status/leader \(not followed\)`},
+		{"429 with Retry-After", pathPeers, answer(429, "text/plain", "rate limit exceeded", "Retry-After: 120"),
+			`HTTP 429 Too Many Requests: rate limit exceeded`},
+		{"503 with Retry-After", pathAgentSelf, answer(503, "text/plain", "No known Consul servers", "Retry-After: 30"),
+			`/v1/agent/self: HTTP 503 Service Unavailable: No known Consul servers$`},
+		{"leader null", pathLeader, answer(200, "application/json", "null"), `got null, want a JSON string`},
+		{"leader list", pathLeader, answer(200, "application/json", "[]"), `got a JSON array, want a JSON string`},
+		{"leader 10 MB string", pathLeader, stream(10<<20, `"`, `"`), bodyLimit},
+		{"403 ACL denied", pathAgentSelf,
+			answer(403, "text/plain", "Permission denied: token with AccessorID '5a5f3c4c-3f0b-4ba9-bb8c-5c2d3ff3c0b5' lacks permission 'agent:read' on \"vm\""),
+			`ACL denied, the exporter's ACL token was refused: check that it exists and carries the permission: HTTP 403 Forbidden: Permission denied: token with AccessorID`},
+		{"500 text body", pathLeader,
+			answer(500, "text/plain", "rpc error getting client: failed to get conn: dial tcp 127.0.0.1:8300: connect: connection refused"),
+			`HTTP 500 Internal Server Error: rpc error getting client: failed to get conn`},
+		{"500 echoing the token", pathPeers, answer(500, "text/plain", "bad X-Consul-Token: "+testToken+"\n"),
+			`HTTP 500 Internal Server Error: bad X-Consul-Token: `},
+		{"HTML error page with 200", pathAgentSelf,
+			answer(200, "text/html", "<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>"),
+			`invalid JSON at byte 1: invalid character '<' looking for beginning of value \(body starts "<!DOCTYPE html> <html><head><title>502 B"\)$`},
+		{"200 echoing the token", pathLeader, answer(200, "text/plain", "token="+testToken),
+			`invalid JSON at byte 2: invalid character 'o' in literal true`},
+		{"200 echoing the token across the snippet's end", pathLeader,
+			answer(200, "text/plain", "<p>"+strings.Repeat(".", 31)+testToken), `invalid JSON at byte 1`},
+		{"redirect echoing the token", pathPeers, answer(302, "text/plain", "", "Location: http://"+elsewhere+"/login?token="+testToken),
+			`HTTP 302 Found redirect to http://` + regexp.QuoteMeta(elsewhere) + `/login\?token=.+ \(not followed\)`},
+		{"trailing commas", pathAgentSelf, answer(200, "application/json", `{"Stats": {"agent": {"checks": "0",},}}`),
+			`invalid JSON at byte 36: invalid character '}' looking for beginning of object key string`},
+		{"applied_index abc", pathAgentSelf, answer(200, "application/json", selfWith("raft", "applied_index", "abc")),
+			`/v1/agent/self: raft.applied_index: "abc" is not a number`},
+		{"list for a section", pathAgentSelf, answer(200, "application/json", selfWith("runtime", "", []string{"arch", "amd64"})),
+			`/v1/agent/self: section "runtime": got a list, want an object`},
+		{"list for a section of status/info", pathInfo, answer(200, "application/json", `{"raft": [], "agent": {"checks": 0}}`),
+			`/v1/status/info: section "raft": got a list, want an object`},
+		{"empty body", pathPeers, answer(200, "application/json", ""), `empty body, want a JSON list of addresses`},
+		{"valid JSON over 4 MiB", pathAgentSelf, stream(MaxBodyBytes+1024, recordedAgentSelf, ""), bodyLimit},
+	}
+}
+
+// hostileRun is one scrape of the exporter in front of a fake.
+type hostileRun struct {
+	status  int
+	body    string
+	took    time.Duration
+	log     string
+	metrics map[string]string
+	client  *Client
+}
+
+// scrapeExporter builds the exporter for target with the test token and a
+// captured log, scrapes it once and tears the exporter's server down.
+func scrapeExporter(t *testing.T, target string, timeout time.Duration) hostileRun {
+	t.Helper()
+	tok, err := NewToken("", testToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := NewClient(ClientOptions{Token: tok})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := ParseTarget(target, "http")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs logBuffer
+	exporter := httptest.NewServer(MetricsHandler(client.NewAgent(base), nil,
+		HandlerOptions{Timeout: timeout, Logger: log.NewLogfmtLogger(&logs)}))
+	defer exporter.Close()
+
+	prom := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	start := time.Now()
+	resp, err := prom.Get(exporter.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	took := time.Since(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hostileRun{status: resp.StatusCode, body: string(body), took: took, log: logs.String(),
+		metrics: parseExposition(string(body)), client: client}
+}
+
+// parseExposition maps each series of a text exposition to its value.
+func parseExposition(body string) map[string]string {
+	m := map[string]string{}
+	for _, line := range strings.Split(body, "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if i := strings.LastIndexByte(line, ' '); i > 0 {
+			m[line[:i]] = line[i+1:]
+		}
+	}
+	return m
+}
+
+// checkOutcome checks consul_up, every endpoint's success and the log line
+// of each failed endpoint. failed maps endpoint → cause regexp.
+func (r hostileRun) checkOutcome(t *testing.T, failed map[string]string) {
+	t.Helper()
+	if r.status != http.StatusOK {
+		t.Fatalf("scrape answered HTTP %d:\n%s", r.status, r.body)
+	}
+	wantUp := "1"
+	if len(failed) > 0 {
+		wantUp = "0"
+	}
+	if got := r.metrics["consul_up"]; got != wantUp {
+		t.Errorf("consul_up %q, want %s", got, wantUp)
+	}
+	for _, e := range []string{endpointLeader, endpointPeers, endpointInfo} {
+		series := fmt.Sprintf(`consul_scrape_endpoint_success{endpoint="%s"}`, e)
+		errLines := loggedErrors(t, r.log, e)
+		cause, bad := failed[e]
+		if !bad {
+			if got := r.metrics[series]; got != "1" {
+				t.Errorf("%s %q, want 1", series, got)
+			}
+			if len(errLines) > 0 {
+				t.Errorf("endpoint %s answered well but was logged as failed: %q", e, errLines)
+			}
+			continue
+		}
+		if got := r.metrics[series]; got != "0" {
+			t.Errorf("%s %q, want 0", series, got)
+		}
+		re := regexp.MustCompile(cause)
+		if len(errLines) != 1 || !re.MatchString(errLines[0]) {
+			t.Errorf("want one error logged for endpoint %s matching %q, got %q\nfull log:\n%s", e, cause, errLines, r.log)
+		}
+	}
+	// Half a token is a leak too: a cut snippet could carry its start.
+	for _, leak := range []string{testToken, testToken[:6]} {
+		if strings.Contains(r.log, leak) {
+			t.Errorf("the ACL token (%q) is in the log:\n%s", leak, r.log)
+		}
+		if strings.Contains(r.body, leak) {
+			t.Errorf("the ACL token (%q) is in /metrics:\n%s", leak, r.body)
+		}
+	}
+}
+
+// loggedErrors returns the err of every "Consul request failed" line logged
+// for endpoint, unquoted from logfmt.
+func loggedErrors(t *testing.T, logs, endpoint string) []string {
+	t.Helper()
+	var out []string
+	for _, l := range strings.Split(logs, "\n") {
+		if !strings.Contains(l, `msg="Consul request failed"`) || !strings.Contains(l, " endpoint="+endpoint+" ") {
+			continue
+		}
+		_, v, ok := strings.Cut(l, " err=")
+		if !ok {
+			t.Fatalf("no err in %q", l)
+		}
+		if strings.HasPrefix(v, `"`) {
+			q, err := strconv.QuotedPrefix(v)
+			if err != nil {
+				t.Fatalf("err of %q: %v", l, err)
+			}
+			v, _ = strconv.Unquote(q)
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// warmUpExporter scrapes a well-behaved fake once per process, untimed. The
+// first scrape pays for one-off set-up (promhttp's gzip writer among it,
+// slow under the race detector) that would otherwise count against the first
+// case's budget; it also shows that the fake answering well gives
+// consul_up 1, so the cases' failures are the misbehaviour's doing.
+func warmUpExporter(t *testing.T) {
+	t.Helper()
+	warmed.Do(func() {
+		fake := startFakeConsul(t, nil)
+		defer fake.Close(t)
+		r := scrapeExporter(t, fake.URL(), 10*time.Second)
+		r.checkOutcome(t, nil)
+		r.client.http.CloseIdleConnections()
+	})
+}
+
+var warmed sync.Once
+
+func TestHostileConsul(t *testing.T) {
+	gzipBomb() // built before any allocation is counted
+	warmUpExporter(t)
+	elsewhere := startSilentListener(t)
+	defer elsewhere.Close()
+	suiteStart := time.Now()
+
+	for _, c := range hostileCases(elsewhere.Addr()) {
+		t.Run(c.name, func(t *testing.T) {
+			baseline := runtime.NumGoroutine()
+			allocated := totalAlloc()
+			elsewhereBefore := elsewhere.accepted.Load()
+
+			fake := startFakeConsul(t, map[string]behaviour{c.path: c.do})
+			closed := false
+			defer func() {
+				if !closed {
+					fake.Close(t)
+				}
+			}()
+			r := scrapeExporter(t, fake.URL(), hostileBudget)
+
+			if r.took > hostileBudget+scrapeSlack {
+				t.Errorf("scrape took %v, budget %v", r.took, hostileBudget)
+			}
+			failed := map[string]string{}
+			if c.cause != "" {
+				failed[endpointOfPath[c.path]] = c.cause
+			}
+			r.checkOutcome(t, failed)
+
+			reqs := fake.requests()
+			hits := 0
+			for _, req := range reqs {
+				if req.URL.Path == c.path {
+					hits++
+				}
+				if got := req.Header.Get("X-Consul-Token"); got != testToken {
+					t.Errorf("%s sent with token %q, want the configured one", req.URL.Path, got)
+				}
+				if ae := req.Header.Get("Accept-Encoding"); strings.Contains(strings.ToLower(ae), "gzip") {
+					t.Errorf("%s sent with Accept-Encoding %q", req.URL.Path, ae)
+				}
+			}
+			if hits != 1 {
+				t.Errorf("%s requested %d times in one scrape, want once (no retries)", c.path, hits)
+			}
+			if n := elsewhere.accepted.Load() - elsewhereBefore; n != 0 {
+				t.Errorf("the redirect target saw %d connections", n)
+			}
+
+			// The fake still misbehaves here: whatever the exporter
+			// started for this scrape must have ended on its own.
+			r.client.http.CloseIdleConnections()
+			waitExporterIdle(t, 2*time.Second)
+			if sent := fake.sent.Load(); sent > 64<<20 {
+				t.Errorf("the fake managed to send %d MiB: the body was not cut off", sent>>20)
+			}
+
+			fake.Close(t)
+			closed = true
+			waitGoroutines(t, baseline, 2, 2*time.Second)
+			grew := totalAlloc() - allocated
+			if grew > heapBound {
+				t.Errorf("scrape allocated %d MiB, bound %d MiB", grew>>20, heapBound>>20)
+			}
+			t.Logf("scrape took %v and allocated %.1f MiB", r.took, float64(grew)/(1<<20))
+			if sent := fake.sent.Load(); sent > 0 {
+				t.Logf("the fake got %.1f MiB of its body out before the exporter hung up", float64(sent)/(1<<20))
+			}
+		})
+	}
+	t.Logf("%d cases in %v", len(hostileCases("")), time.Since(suiteStart))
+}
+
+// A TLS target that accepts the connection and never starts the handshake
+// fails all three endpoints at the budget, and the dials end with it.
+func TestHostileConsulSlowTLSHandshake(t *testing.T) {
+	warmUpExporter(t)
+	baseline := runtime.NumGoroutine()
+	allocated := totalAlloc()
+	mute := startSilentListener(t)
+	r := scrapeExporter(t, "https://"+mute.Addr(), hostileBudget)
+	if r.took > hostileBudget+scrapeSlack {
+		t.Errorf("scrape took %v, budget %v", r.took, hostileBudget)
+	}
+	timeout := `no answer within the scrape timeout of 300ms`
+	r.checkOutcome(t, map[string]string{endpointLeader: timeout, endpointPeers: timeout, endpointInfo: timeout})
+	if mute.accepted.Load() == 0 {
+		t.Error("the exporter never connected: the test proved nothing")
+	}
+	r.client.http.CloseIdleConnections()
+	waitExporterIdle(t, 2*time.Second)
+	mute.Close()
+	waitGoroutines(t, baseline, 2, 2*time.Second)
+	if grew := totalAlloc() - allocated; grew > heapBound {
+		t.Errorf("scrape allocated %d MiB, bound %d MiB", grew>>20, heapBound>>20)
+	}
+}

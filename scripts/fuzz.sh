@@ -1,0 +1,45 @@
+#!/bin/sh
+# Runs every fuzz target of ./collector for SECONDS each, one after the other.
+#   scripts/fuzz.sh 60            all targets, 60 s each
+#   scripts/fuzz.sh 30 FuzzDecodePeers
+# A crasher is written under collector/testdata/fuzz/<Target>/ by go test;
+# commit it with the fix, so that plain `go test` replays it from then on.
+# FUZZ_WORKERS sets the parallel fuzzing workers (default 1: the machine is
+# shared). FUZZ_MINIMIZE bounds the minimizing of each new input (default
+# 10s): at Go's default of 60s a target can spend most of a short run
+# minimizing one corpus entry, with no executions counted.
+set -eu
+
+secs=${1:-}
+case $secs in
+'' | *[!0-9]*) echo "usage: $0 SECONDS [FuzzTarget...]" >&2; exit 2 ;;
+esac
+if [ "$secs" -lt 1 ] || [ "$secs" -gt 3600 ]; then
+	echo "$0: SECONDS must be between 1 and 3600" >&2
+	exit 2
+fi
+shift
+workers=${FUZZ_WORKERS:-1}
+minimize=${FUZZ_MINIMIZE:-10s}
+
+cd "$(dirname "$0")/.."
+if [ $# -eq 0 ]; then
+	set -- $(go test -list '^Fuzz' ./collector/ | grep '^Fuzz')
+fi
+[ $# -gt 0 ] || { echo "$0: no fuzz targets found" >&2; exit 1; }
+
+failed=""
+for target in "$@"; do
+	echo "== $target (${secs}s)"
+	# The outer timeout bounds a wedged run: fuzzing time plus building and
+	# replaying the corpus.
+	if ! timeout "$((secs + 300))" go test -run '^$' -fuzz "^${target}\$" -fuzztime "${secs}s" \
+		-fuzzminimizetime "$minimize" -parallel "$workers" ./collector/; then
+		failed="$failed $target"
+	fi
+done
+if [ -n "$failed" ]; then
+	echo "FAILED:$failed" >&2
+	exit 1
+fi
+echo "all fuzz targets passed"
