@@ -5,7 +5,7 @@ STATICCHECK := $(GO) tool -modfile=tools/lint/go.mod staticcheck
 
 BUILDAH   := STORAGE_DRIVER=vfs BUILDAH_ISOLATION=chroot buildah --root .cache/buildah/root --runroot .cache/buildah/run
 
-.PHONY: all build test deps lint unit checkmetrics integration image-test demo docker docker-base
+.PHONY: all build test deps lint unit checkmetrics integration fuzz soak image-test demo docker docker-base
 
 all: build
 
@@ -14,7 +14,13 @@ all: build
 build:
 	cp "$$(bash scripts/build.sh)" $(BIN)
 
-test: deps lint unit checkmetrics integration image-test
+# The whole suite. FUZZTIME and SOAK_DURATION keep their CI-sized defaults;
+# `make soak` alone runs the full 5 minutes.
+FUZZTIME      ?= 60
+SOAK_DURATION ?= 5m
+SOAK_REPORT   ?=
+test: deps lint unit checkmetrics integration image-test fuzz
+	$(MAKE) soak SOAK_DURATION=60s
 
 deps:
 	bash scripts/install-deps.sh
@@ -22,9 +28,9 @@ deps:
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
 	$(GO) vet ./...
-	$(GO) vet -tags integration ./...
+	$(GO) vet -tags 'integration soak record' ./...
 	$(STATICCHECK) ./...
-	$(STATICCHECK) -tags integration ./...
+	$(STATICCHECK) -tags 'integration soak record' ./...
 
 unit:
 	$(GO) test -race -count=1 ./...
@@ -41,6 +47,16 @@ checkmetrics:
 
 integration:
 	$(GO) test -tags integration -count=1 -v -timeout 15m ./integration/
+
+# Every fuzz target for FUZZTIME seconds, one after the other.
+fuzz:
+	bash scripts/fuzz.sh $(FUZZTIME)
+
+# 8 scrapers against a real agent restarted twice: nothing fails, nothing
+# grows. SOAK_REPORT=docs/soak.md writes the figures.
+soak:
+	$(GO) test -tags 'integration soak' -run TestSoak -count=1 -v -timeout 15m ./integration/ \
+		-args -soak.duration=$(SOAK_DURATION) $(if $(SOAK_REPORT),-soak.report=$(abspath $(SOAK_REPORT)))
 
 # The Dockerfile, built by buildah on a locally assembled busybox base (no
 # Docker engine or registry needed), then checked: static binary, user
