@@ -57,7 +57,11 @@ func (s *subject) phase(conc int) *phase {
 // with the text format.
 const promAccept = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
 
-// scrapeClient scrapes as Prometheus does: keep-alive, gzip accepted.
+// scrapeGzip is -gzip: whether scrapes accept a gzipped exposition.
+var scrapeGzip = true
+
+// scrapeClient scrapes as Prometheus does: keep-alive, gzip accepted (Go's
+// transport asks for it and inflates the answer).
 func scrapeClient(conns int) *http.Client {
 	return &http.Client{
 		Timeout: 30 * time.Second,
@@ -65,6 +69,7 @@ func scrapeClient(conns int) *http.Client {
 			Proxy:               nil,
 			MaxIdleConnsPerHost: conns,
 			IdleConnTimeout:     5 * time.Minute,
+			DisableCompression:  !scrapeGzip,
 		},
 	}
 }

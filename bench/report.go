@@ -95,7 +95,7 @@ func (r *report) consulPer1000(ph *phase) float64 {
 func (r *report) print(w io.Writer) {
 	o := r.opts
 	fmt.Fprintf(w, "## Run\n\n")
-	fmt.Fprintf(w, "- Command: `go run ./bench %s`\n", strings.Join(os.Args[1:], " "))
+	fmt.Fprintf(w, "- Command: `%s`\n", strings.Join(append([]string{"go run ./bench"}, os.Args[1:]...), " "))
 	fmt.Fprintf(w, "- Machine: %d × %s, %s/%s, %s; load average (1/5/15 min) %s at start, %s at end — the cores are shared with other people's work\n",
 		r.machine.cpus, r.machine.cpu, runtime.GOOS, runtime.GOARCH, r.machine.goVersion, r.machine.loadStart, r.machine.loadEnd)
 	fmt.Fprintf(w, "- Exporter: built from the working tree at `%s`\n", r.machine.revision)
@@ -105,7 +105,7 @@ func (r *report) print(w io.Writer) {
 	if !o.fleetOnly {
 		fmt.Fprintf(w, "- Consul: `%s`, dev agent on 127.0.0.1; its idle background CPU, %.4f CPU-s/s, is taken off its CPU under load\n", r.machine.consul, r.consulIdle)
 		fmt.Fprintf(w, "- consul_exporter %s, default flags, and with --no-consul.health-summary\n", r.ceVersion)
-		fmt.Fprintf(w, "- Scrapes: %d per subject per concurrency, in turns of %d (floor, exporter, consul_exporter, consul_exporter --no-consul.health-summary, …); Prometheus's Accept header, gzip accepted, keep-alive; the floor is Consul's leader, peers and agent/self requested at once without gzip\n", o.n, o.batch)
+		fmt.Fprintf(w, "- Scrapes: %d per subject per concurrency, in turns of %d (floor, exporter, consul_exporter, consul_exporter --no-consul.health-summary, …); Prometheus's Accept header, gzip accepted: %v, keep-alive; the floor is Consul's leader, peers and agent/self requested at once without gzip\n", o.n, o.batch, o.gzip)
 		fmt.Fprintf(w, "- CPU from /proc/<pid>/stat utime+stime (%g ticks/s); memory from /proc/<pid>/status VmRSS and VmHWM; MB = 10⁶ bytes\n\n", clockTicks)
 		r.printLatency(w)
 		r.printMemory(w)
@@ -227,16 +227,20 @@ func (r *report) printTargets(w io.Writer) {
 			line(verdict(d <= 2e6 && d >= -2e6), "RSS after %d scrapes within 2 MB of after 1,000: %.1f MB vs %.1f MB (%+.1f MB)", r.ours.done, mb(end.rss), mb(m1k.rss), mb(d))
 		}
 		if r.longRun {
-			line(verdict(r.longErrors == 0), "the %d-scrape run answered consul_up 1 throughout (%d errors; %v)", r.ours.done, r.longErrors, r.longFirstErr)
+			first := ""
+			if r.longFirstErr != nil {
+				first = "; first: " + r.longFirstErr.Error()
+			}
+			line(verdict(r.longErrors == 0), "the %d-scrape run answered consul_up 1 throughout (%d errors%s)", r.ours.done, r.longErrors, first)
 		}
 		gb, ga := r.goroutinesBefore[0], r.goroutinesAfter[0]
 		line(verdict(gb == ga), "goroutines unchanged after %d scrapes: %d → %d", r.ours.done, gb, ga)
 		line(verdict(end.rss <= 20e6), "RSS ≤ 20 MB after %d scrapes: %.1f MB (peak %.1f MB)", r.ours.done, mb(end.rss), mb(end.hwm))
 		if len(r.slow) > 0 {
 			s := r.slow[0]
-			ok := s.errs == 0 && s.upZero == len(s.lat) && s.max() < 600*time.Millisecond
-			line(verdict(ok), "slow agent: every scrape < 600 ms with consul_up 0: slowest %.3f s, %d of %d with consul_up 0, %d errors",
-				s.max().Seconds(), s.upZero, len(s.lat), s.errs)
+			ok := s.errs == 0 && s.upZero == len(s.lat) && s.max() < r.opts.slowDelay
+			line(verdict(ok), "slow agent: every scrape < %s (the delay) with consul_up 0: slowest %.3f s, %d of %d with consul_up 0, %d errors",
+				r.opts.slowDelay, s.max().Seconds(), s.upZero, len(s.lat), s.errs)
 			for _, o := range r.slow[1:] {
 				line("INFO", "slow agent, %s: slowest %.3f s, p50 %.3f s, %d of %d with consul_up 0", o.name, o.max().Seconds(), percentile(o.lat, .5).Seconds(), o.upZero, len(o.lat))
 			}
