@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// fakeAgents serves a recorded follower from memory on n loopback ports, as
+// a fleet of agents would answer /probe: leader, peers and agent/self, and
+// 404 for /v1/status/info as every released Consul does. Answers come from
+// memory so that the fakes cost the shared CPU as little as possible.
+func fakeAgents(root string, n int) ([]string, func(), error) {
+	dir := filepath.Join(root, "fixtures", "real-follower")
+	bodies := map[string][]byte{}
+	for path, file := range map[string]string{
+		"/v1/status/leader": "leader.json",
+		"/v1/status/peers":  "peers.json",
+		"/v1/agent/self":    "agent_self.json",
+	} {
+		b, err := os.ReadFile(filepath.Join(dir, file))
+		if err != nil {
+			return nil, nil, err
+		}
+		bodies[path] = b
+	}
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if b, ok := bodies[r.URL.Path]; ok {
+			w.Header().Set("Content-Type", "application/json")
+			w.Write(b)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusNotFound)
+		w.Write([]byte("Invalid URL path: not a recognized HTTP API endpoint"))
+	})
+	var servers []*http.Server
+	stop := func() {
+		for _, s := range servers {
+			s.Close()
+		}
+	}
+	var addrs []string
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			stop()
+			return nil, nil, err
+		}
+		s := &http.Server{Handler: h}
+		servers = append(servers, s)
+		go s.Serve(l)
+		addrs = append(addrs, l.Addr().String())
+	}
+	return addrs, stop, nil
+}
+
+type fleetResult struct {
+	agents, conc int
+	elapsed      time.Duration
+	lat          []time.Duration
+	errs         int
+	firstErr     error
+	cpuTicks     int64
+	// harnessTicks is this program's own CPU meanwhile: the probing
+	// clients and the fake agents, on the same cores as the exporter.
+	harnessTicks int64
+	mem          mem
+}
+
+func (f *fleetResult) rate() float64 { return float64(len(f.lat)) / f.elapsed.Seconds() }
+
+// errNoProbe says the exporter under test has no /probe yet.
+var errNoProbe = errors.New("the exporter has no working /probe?target= endpoint")
+
+// runFleet starts the exporter with /probe allowed for loopback targets and
+// probes the fake agents round robin with conc workers for d.
+func runFleet(ctx context.Context, root, exporterBin string, agents, conc int, d time.Duration) (*fleetResult, error) {
+	addrs, stop, err := fakeAgents(root, agents)
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	listen := fmt.Sprintf("127.0.0.1:%d", port)
+	p, err := startProc("exporter (fleet)", exporterBin,
+		"--web.listen-address="+listen,
+		"--consul.server=http://"+addrs[0],
+		`--probe.allowed-targets=127\.0\.0\.1:[0-9]+`,
+		"--log.level=warn")
+	if err != nil {
+		return nil, err
+	}
+	defer p.stop()
+	if err := p.waitHTTP("http://"+listen+"/metrics", 15*time.Second); err != nil {
+		return nil, fmt.Errorf("%w: %v", errNoProbe, err)
+	}
+	probeURL := func(addr string) string {
+		return "http://" + listen + "/probe?target=" + url.QueryEscape(addr)
+	}
+	c := scrapeClient(conc)
+	check := func(ctx context.Context, addr string) error {
+		body, err := scrape(ctx, c, probeURL(addr))
+		if err != nil {
+			return err
+		}
+		if v, ok := metricValue(body, "consul_up"); !ok || v != 1 {
+			return fmt.Errorf("probe of %s: consul_up is %v (present: %v), want 1", addr, v, ok)
+		}
+		return nil
+	}
+	// One probe first: a missing endpoint should say so, not show up as a
+	// wall of errors.
+	if err := check(ctx, addrs[0]); err != nil {
+		return nil, fmt.Errorf("%w: %v", errNoProbe, err)
+	}
+
+	res := &fleetResult{agents: agents, conc: conc}
+	c0, err := cpuTicks(p.pid())
+	if err != nil {
+		return nil, err
+	}
+	h0, err := cpuTicks(os.Getpid())
+	if err != nil {
+		return nil, err
+	}
+	var (
+		next atomic.Int64
+		mu   sync.Mutex
+		wg   sync.WaitGroup
+	)
+	start := time.Now()
+	end := start.Add(d)
+	for range conc {
+		wg.Go(func() {
+			var lat []time.Duration
+			for time.Now().Before(end) && ctx.Err() == nil {
+				addr := addrs[int(next.Add(1))%len(addrs)]
+				t0 := time.Now()
+				err := check(ctx, addr)
+				lat = append(lat, time.Since(t0))
+				if err != nil {
+					mu.Lock()
+					res.errs++
+					if res.firstErr == nil {
+						res.firstErr = err
+					}
+					mu.Unlock()
+				}
+			}
+			mu.Lock()
+			res.lat = append(res.lat, lat...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	res.elapsed = time.Since(start)
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	c1, err := cpuTicks(p.pid())
+	if err != nil {
+		return nil, err
+	}
+	h1, err := cpuTicks(os.Getpid())
+	if err != nil {
+		return nil, err
+	}
+	res.cpuTicks, res.harnessTicks = c1-c0, h1-h0
+	if res.mem, err = memOf(p.pid()); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
