@@ -5,7 +5,7 @@ STATICCHECK := $(GO) tool -modfile=tools/lint/go.mod staticcheck
 
 BUILDAH   := STORAGE_DRIVER=vfs BUILDAH_ISOLATION=chroot buildah --root .cache/buildah/root --runroot .cache/buildah/run
 
-.PHONY: all build test deps lint unit checkmetrics integration fuzz soak image-test demo docker docker-base
+.PHONY: all build test deps lint unit checkmetrics monitoring integration fuzz soak bench bench-micro image-test demo docker docker-base
 
 all: build
 
@@ -19,7 +19,7 @@ build:
 FUZZTIME      ?= 60
 SOAK_DURATION ?= 5m
 SOAK_REPORT   ?=
-test: deps lint unit checkmetrics integration image-test fuzz
+test: deps lint unit bench-micro checkmetrics monitoring integration image-test fuzz
 	$(MAKE) soak SOAK_DURATION=60s
 
 deps:
@@ -44,6 +44,19 @@ checkmetrics:
 		out=$$(promtool check metrics < $$f 2>&1 | grep -vxF '$(ALLOWED_LINT)'); \
 		if [ -n "$$out" ]; then echo "$$f:"; echo "$$out"; exit 1; fi; \
 	done; echo "promtool check metrics: $$(ls fixtures/*/metrics.golden | wc -l) golden files clean"
+
+# promtool check/test rules on monitoring/, and the dashboard and rules
+# checked against the collector's metric table.
+monitoring:
+	bash scripts/test-monitoring.sh
+
+# The micro-benchmarks, once each, so that they cannot rot; `make bench`
+# is the measurement (docs/benchmarks.md).
+bench-micro:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime=1x ./collector/
+
+bench:
+	$(GO) run ./bench $(BENCH_FLAGS)
 
 integration:
 	$(GO) test -tags integration -count=1 -v -timeout 15m ./integration/

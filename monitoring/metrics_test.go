@@ -1,41 +1,23 @@
 package monitoring
 
 import (
-	"context"
-	"regexp"
 	"strings"
 	"testing"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/consul-status-exporter/consul_status_exporter/collector"
 )
 
-var descString = regexp.MustCompile(`^Desc\{fqName: "([^"]+)", .*variableLabels: \{([^}]*)\}\}$`)
-
 // collectorMetrics maps every metric the exporter can emit to its variable
-// labels. Describe is the only exported view of the collector's Desc table,
-// and it never touches the agent, so a collector without one will do.
+// labels, from the collector's own table.
 func collectorMetrics(t *testing.T) map[string]map[string]bool {
 	t.Helper()
-	ch := make(chan *prometheus.Desc)
-	go func() {
-		collector.New(context.Background(), nil, nil).Describe(ch)
-		close(ch)
-	}()
 	metrics := map[string]map[string]bool{}
-	for d := range ch {
-		m := descString.FindStringSubmatch(d.String())
-		if m == nil {
-			t.Fatalf("cannot read the metric name from %s", d)
-		}
+	for _, m := range collector.Metrics() {
 		labels := map[string]bool{}
-		for _, l := range strings.Split(m[2], ",") {
-			if l != "" {
-				labels[l] = true
-			}
+		for _, l := range m.Labels {
+			labels[l] = true
 		}
-		metrics[m[1]] = labels
+		metrics[m.Name] = labels
 	}
 	if len(metrics) < 40 || metrics["consul_up"] == nil || !metrics["consul_raft_state"]["state"] {
 		t.Fatalf("collector describes %d metrics, not the expected table: %v", len(metrics), metrics)
