@@ -23,10 +23,11 @@ const (
 	octetQuorum     = 41
 	octetACL        = 51
 	octetTLS        = 61
-	octetVersions   = 71 // 3 servers + client
-	octetFleet      = 76 // 3 servers
-	octetSD         = 81 // 3 servers
-	octetSoak       = 86 // 1 server
+	octetVersions   = 71  // 3 servers + client
+	octetFleet      = 76  // 3 servers
+	octetSD         = 81  // 3 servers
+	octetSoak       = 86  // 1 server
+	octetAlerting   = 101 // 3 servers
 	octetRecord     = 91
 )
 

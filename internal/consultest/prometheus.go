@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -23,16 +25,30 @@ type Prometheus struct {
 	logs *syncBuffer
 }
 
-// PrometheusBinary finds prometheus; missing, it is a failure (under CI and
-// elsewhere: `make deps` installs it).
+// PrometheusBinary returns the pinned Prometheus server of tools/prometheus,
+// building it on first use. (Debian's package, which gives promtool, is
+// built without consul_sd_configs.) Failing to build it fails the test.
 func PrometheusBinary(t testing.TB) string {
 	t.Helper()
-	p, err := exec.LookPath("prometheus")
-	if err != nil {
-		t.Fatalf("prometheus not found (Debian package prometheus; `make deps` installs it): %v", err)
+	promMu.Lock()
+	defer promMu.Unlock()
+	if promPath != "" {
+		return promPath
 	}
-	return p
+	cmd := exec.Command("bash", filepath.Join(RepoRoot(), "scripts", "build-prometheus.sh"))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("building Prometheus: %v", err)
+	}
+	promPath = strings.TrimSpace(string(out))
+	return promPath
 }
+
+var (
+	promMu   sync.Mutex
+	promPath string
+)
 
 // StartPrometheus writes config (and any extra files, by name) into a temp
 // directory and runs Prometheus on it until the test ends.

@@ -1,0 +1,279 @@
+//go:build integration
+
+package integration
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/consul-status-exporter/consul_status_exporter/internal/consultest"
+	"github.com/consul-status-exporter/consul_status_exporter/monitoring"
+)
+
+// shortFor maps the rules' for: durations to test-sized ones, keeping their
+// order: a quick election (a few seconds without a leader) must still stay
+// under ConsulNoLeader's.
+var shortFor = map[string]string{"1m": "15s", "2m": "20s", "5m": "30s", "15m": "60s"}
+
+// TestAlertingEndToEnd runs the shipped rules and dashboard against a real
+// Prometheus scraping one exporter per server of a real cluster.
+func TestAlertingEndToEnd(t *testing.T) {
+	c := consultest.Start(t, consultest.Options{Servers: 3, Octet: octetAlerting, Binary: pinned(t)})
+	leader, err := c.WaitLeader(30 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var targets []string
+	byInstance := map[string]*consultest.Agent{}
+	for _, a := range c.Agents {
+		e := consultest.StartExporter(t, nil, "--consul.server="+c.URL(a), "--consul.timeout=500ms")
+		host := strings.TrimPrefix(e.URL, "http://")
+		targets = append(targets, fmt.Sprintf("'%s'", host))
+		byInstance[host] = a
+	}
+	rules := regexp.MustCompile(`for: (\d+m)`).ReplaceAllStringFunc(readRepoFile(t, "monitoring/alerts.yml"), func(m string) string {
+		d := strings.TrimPrefix(m, "for: ")
+		short, ok := shortFor[d]
+		if !ok {
+			t.Fatalf("no test duration for %q: extend shortFor", m)
+		}
+		return "for: " + short
+	})
+	p := consultest.StartPrometheus(t, fmt.Sprintf(`global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+  evaluation_interval: 1s
+rule_files: [alerts.yml]
+scrape_configs:
+  - job_name: consul
+    static_configs:
+      - targets: [%s]
+`, strings.Join(targets, ", ")), map[string]string{"alerts.yml": rules})
+
+	poll(t, 30*time.Second, 500*time.Millisecond, "all three exporters scraped with consul_up 1", func() error {
+		return expectValue(p, `count(consul_up{job="consul"} == 1)`, 3)
+	})
+	time.Sleep(5 * time.Second) // a few rule evaluations and rate() windows
+
+	t.Run("every dashboard query returns data", func(t *testing.T) {
+		queries, err := monitoring.DashboardQueries()
+		if err != nil {
+			t.Fatal(err)
+		}
+		vars := map[string]string{"job": "consul", "instance": ".*", "__rate_interval": "10s", "datasource": "prometheus"}
+		for _, q := range queries {
+			expr, err := q.Expand(vars)
+			if err != nil {
+				t.Errorf("%s/%s: %v", q.Panel, q.RefID, err)
+				continue
+			}
+			if res, err := p.Query(expr); err != nil || len(res) == 0 {
+				t.Errorf("panel %q query %s returns nothing (%v):\n%s", q.Panel, q.RefID, err, expr)
+			}
+		}
+	})
+
+	t.Run("every metric selector of every rule returns data", func(t *testing.T) {
+		exprs := ruleExprs(t, p)
+		if len(exprs) < 15 {
+			t.Fatalf("only %d rule expressions loaded", len(exprs))
+		}
+		checked := map[string]bool{}
+		for name, expr := range exprs {
+			for _, sel := range selectors(t, p, expr) {
+				if checked[sel] {
+					continue
+				}
+				checked[sel] = true
+				if res, err := p.Query(sel); err != nil || len(res) == 0 {
+					t.Errorf("rule %s: selector %s returns nothing (%v)", name, sel, err)
+				}
+			}
+		}
+		t.Logf("%d distinct selectors in %d rules, each with data", len(checked), len(exprs))
+	})
+
+	t.Run("healthy cluster: nothing fires", func(t *testing.T) {
+		// Longer than every shortened for: but the 60s one.
+		end := time.Now().Add(35 * time.Second)
+		for time.Now().Before(end) {
+			if firing := alerts(t, p, "firing"); len(firing) > 0 {
+				t.Fatalf("alerts firing on a healthy cluster: %v", firing)
+			}
+			time.Sleep(time.Second)
+		}
+	})
+
+	oldTerm := mustValue(t, p, `max(consul_raft_term{job="consul"})`)
+	t.Run("leader killed: a new leader, a higher term, no ConsulNoLeader", func(t *testing.T) {
+		c.Kill(leader)
+		poll(t, 30*time.Second, 500*time.Millisecond, "the leader panel shows one new leader", func() error {
+			res, err := p.Query(`count by (address) (consul_raft_leader_info{job="consul"})`)
+			if err != nil {
+				return err
+			}
+			if len(res) != 1 || res[0].Metric["address"] == leader.RaftAddr() {
+				return fmt.Errorf("leaders named: %v", res)
+			}
+			return nil
+		})
+		if term := mustValue(t, p, `max(consul_raft_term{job="consul"})`); term <= oldTerm {
+			t.Errorf("term %v after the election, was %v", term, oldTerm)
+		}
+		// ConsulNoLeader stays quiet through a normal election, for longer
+		// than its (shortened) for: window.
+		end := time.Now().Add(20 * time.Second)
+		for time.Now().Before(end) {
+			for _, a := range alerts(t, p, "firing") {
+				if a == "ConsulNoLeader" {
+					t.Fatal("ConsulNoLeader fired for a normal leader change")
+				}
+			}
+			time.Sleep(time.Second)
+		}
+	})
+
+	var second *consultest.Agent
+	for _, a := range c.Agents {
+		if a.Alive() {
+			second = a
+			break
+		}
+	}
+	t.Run("quorum lost: ConsulNoLeader fires", func(t *testing.T) {
+		c.Kill(second)
+		poll(t, 60*time.Second, time.Second, "ConsulNoLeader firing", func() error {
+			for _, a := range alerts(t, p, "firing") {
+				if a == "ConsulNoLeader" {
+					return nil
+				}
+			}
+			return fmt.Errorf("firing: %v", alerts(t, p, "firing"))
+		})
+	})
+	t.Run("servers back: ConsulNoLeader resolves", func(t *testing.T) {
+		c.Revive(second)
+		c.Revive(leader)
+		poll(t, 60*time.Second, time.Second, "ConsulNoLeader resolved", func() error {
+			for _, a := range alerts(t, p, "") {
+				if a == "ConsulNoLeader" {
+					return fmt.Errorf("still pending or firing")
+				}
+			}
+			return nil
+		})
+	})
+}
+
+// alerts names the alerts in the given state ("" for any).
+func alerts(t *testing.T, p *consultest.Prometheus, state string) []string {
+	t.Helper()
+	as, err := p.Alerts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, a := range as {
+		if state == "" || a.State == state {
+			names = append(names, a.Labels["alertname"])
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+func expectValue(p *consultest.Prometheus, q string, want float64) error {
+	res, err := p.Query(q)
+	if err != nil {
+		return err
+	}
+	if len(res) != 1 {
+		return fmt.Errorf("%s: %d series", q, len(res))
+	}
+	v, _ := strconv.ParseFloat(fmt.Sprint(res[0].Value[1]), 64)
+	if v != want {
+		return fmt.Errorf("%s = %v, want %v", q, v, want)
+	}
+	return nil
+}
+
+func mustValue(t *testing.T, p *consultest.Prometheus, q string) float64 {
+	t.Helper()
+	res, err := p.Query(q)
+	if err != nil || len(res) != 1 {
+		t.Fatalf("%s: %v %v", q, res, err)
+	}
+	v, _ := strconv.ParseFloat(fmt.Sprint(res[0].Value[1]), 64)
+	return v
+}
+
+// ruleExprs lists every loaded rule's expression, by rule name.
+func ruleExprs(t *testing.T, p *consultest.Prometheus) map[string]string {
+	t.Helper()
+	var data struct {
+		Groups []struct {
+			Rules []struct {
+				Name  string `json:"name"`
+				Query string `json:"query"`
+			} `json:"rules"`
+		} `json:"groups"`
+	}
+	if err := p.API("/api/v1/rules", nil, &data); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, g := range data.Groups {
+		for _, r := range g.Rules {
+			out[r.Name] = r.Query
+		}
+	}
+	return out
+}
+
+// selectors parses expr with Prometheus's own parser (/api/v1/parse_query)
+// and returns each vector or range selector, as an instant query without
+// offset or range.
+func selectors(t *testing.T, p *consultest.Prometheus, expr string) []string {
+	t.Helper()
+	var ast any
+	if err := p.API("/api/v1/parse_query", url.Values{"query": {expr}}, &ast); err != nil {
+		t.Fatalf("parsing %s: %v", expr, err)
+	}
+	var out []string
+	var walk func(any)
+	walk = func(n any) {
+		switch v := n.(type) {
+		case map[string]any:
+			if t := v["type"]; t == "vectorSelector" || t == "matrixSelector" {
+				var ms []string
+				raw, _ := json.Marshal(v["matchers"])
+				var matchers []struct{ Type, Name, Value string }
+				json.Unmarshal(raw, &matchers)
+				for _, m := range matchers {
+					ms = append(ms, fmt.Sprintf("%s%s%q", m.Name, m.Type, m.Value))
+				}
+				sort.Strings(ms)
+				out = append(out, "{"+strings.Join(ms, ",")+"}")
+			}
+			for _, c := range v {
+				walk(c)
+			}
+		case []any:
+			for _, c := range v {
+				walk(c)
+			}
+		}
+	}
+	walk(ast)
+	if len(out) == 0 {
+		t.Fatalf("no selector found in %s", expr)
+	}
+	return out
+}
