@@ -27,6 +27,7 @@ import (
 	sloggokit "github.com/tjhop/slog-gokit"
 
 	"github.com/consul-status-exporter/consul_status_exporter/collector"
+	"github.com/consul-status-exporter/consul_status_exporter/internal/selfmetrics"
 )
 
 const exporterName = "consul_status_exporter"
@@ -132,7 +133,7 @@ func run(args []string) int {
 	self.MustRegister(
 		versioncollector.NewCollector(exporterName),
 		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		selfmetrics.NewProcessCollector(),
 	)
 	opts := collector.HandlerOptions{Timeout: c.timeout, TimeoutOffset: c.timeoutOffset, Logger: logger, Collectors: c.collectors}
 	mux := http.NewServeMux()

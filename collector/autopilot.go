@@ -38,7 +38,8 @@ type autopilotReply struct {
 // Consul answers 429 when the cluster is unhealthy, with the same JSON body
 // (typed text/plain): that is data, healthy 0, not a failed request.
 func (a *Agent) autopilot(ctx context.Context, token string) ([]sample, error) {
-	body, err := a.fetch(ctx, pathAutopilot, token, http.StatusTooManyRequests)
+	body, release, err := a.fetch(ctx, pathAutopilot, token, http.StatusTooManyRequests)
+	defer release()
 	if err == nil {
 		var samples []sample
 		if samples, err = decodeAutopilot(body); err == nil {

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode"
@@ -130,12 +131,19 @@ func (e *HTTPError) Error() string {
 	return msg
 }
 
+// bodies recycles the buffers answers are read into: a scrape reads about
+// 15 KB, and growing a fresh slice for each was a fifth of the bytes a
+// scrape allocated (measured).
+var bodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
 // fetch gets one path and returns the body of a 200 answer, or of an answer
-// with one of the other accepted status codes.
-func (a *Agent) fetch(ctx context.Context, path, token string, accept ...int) ([]byte, error) {
+// with one of the other accepted status codes. The body is only valid until
+// release is called; decoders copy what they keep.
+func (a *Agent) fetch(ctx context.Context, path, token string, accept ...int) (body []byte, release func(), err error) {
+	release = func() {}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.base+path, nil)
 	if err != nil {
-		return nil, err
+		return nil, release, err
 	}
 	req.Header.Set("Accept", "application/json")
 	if token != "" {
@@ -143,7 +151,7 @@ func (a *Agent) fetch(ctx context.Context, path, token string, accept ...int) ([
 	}
 	resp, err := a.client.http.Do(req)
 	if err != nil {
-		return nil, transportError(ctx, err)
+		return nil, release, transportError(ctx, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK && !slices.Contains(accept, resp.StatusCode) {
@@ -156,20 +164,29 @@ func (a *Agent) fetch(ctx context.Context, path, token string, accept ...int) ([
 			Location: string(redactToken([]byte(resp.Header.Get("Location")), token)),
 		}
 		if resp.StatusCode == http.StatusForbidden {
-			return nil, aclError(e, token != "")
+			return nil, release, aclError(e, token != "")
 		}
-		return nil, e
+		return nil, release, e
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxBodyBytes+1))
-	if err != nil {
-		return nil, transportError(ctx, fmt.Errorf("reading body: %w", err))
+	buf := bodies.Get().(*bytes.Buffer)
+	buf.Reset()
+	release = func() {
+		if buf.Cap() <= 1<<20 { // an outsized buffer is not kept around
+			bodies.Put(buf)
+		}
 	}
-	if len(body) > MaxBodyBytes {
-		return nil, fmt.Errorf("body larger than the %d MiB limit", MaxBodyBytes>>20)
+	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, MaxBodyBytes+1)); err != nil {
+		release()
+		return nil, func() {}, transportError(ctx, fmt.Errorf("reading body: %w", err))
 	}
+	if buf.Len() > MaxBodyBytes {
+		release()
+		return nil, func() {}, fmt.Errorf("body larger than the %d MiB limit", MaxBodyBytes>>20)
+	}
+	body = buf.Bytes()
 	// A body that fails to decode is quoted in the log line; Consul never
 	// echoes the token, so a body that does is not Consul's and loses nothing.
-	return redactToken(body, token), nil
+	return redactToken(body, token), release, nil
 }
 
 // redactToken hides the ACL token wherever an answer echoes it (a proxy's

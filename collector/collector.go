@@ -62,10 +62,18 @@ type job struct {
 	took    time.Duration
 }
 
-// Collect asks the agent for leader, peers and info (and what the optional
-// collectors need) all at once, and turns the answers into metrics. A
-// failed endpoint costs only its own metrics.
+// Collect implements prometheus.Collector: one scrape, as const metrics.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	for _, s := range c.scrape() {
+		ch <- prometheus.MustNewConstMetric(s.desc, prometheus.GaugeValue, s.value, s.labels...)
+	}
+}
+
+// scrape asks the agent for leader, peers and info (and what the optional
+// collectors need) all at once, and returns every sample of the scrape,
+// consul_up and the per-endpoint metrics included. A failed endpoint costs
+// only its own samples.
+func (c *Collector) scrape() []sample {
 	token, err := c.agent.client.token.Get()
 	if err != nil {
 		level.Warn(c.logger).Log("msg", "Could not re-read the ACL token file, using the last token read", "err", err)
@@ -88,6 +96,11 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	jobs[0].do(token) // the slowest request runs on this goroutine: one spawn fewer
 	wg.Wait()
 
+	n := 1
+	for _, j := range jobs {
+		n += 2 + len(j.samples)
+	}
+	out := make([]sample, 0, n)
 	up := 1.0
 	for _, j := range jobs {
 		ok := 1.0
@@ -98,13 +111,12 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			}
 			level.Error(c.logger).Log("msg", "Consul request failed", "agent", c.agent.base, "endpoint", j.endpoint, "err", j.err)
 		}
-		ch <- prometheus.MustNewConstMetric(endpointUpDesc, prometheus.GaugeValue, ok, j.endpoint)
-		ch <- prometheus.MustNewConstMetric(endpointTimeDesc, prometheus.GaugeValue, j.took.Seconds(), j.endpoint)
-		for _, s := range j.samples {
-			ch <- prometheus.MustNewConstMetric(s.desc, prometheus.GaugeValue, s.value, s.labels...)
-		}
+		out = append(out,
+			sample{desc: endpointUpDesc, value: ok, labels: []string{j.endpoint}},
+			sample{desc: endpointTimeDesc, value: j.took.Seconds(), labels: []string{j.endpoint}})
+		out = append(out, j.samples...)
 	}
-	ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, up)
+	return append(out, sample{desc: upDesc, value: up})
 }
 
 func (j *job) do(token string) {
@@ -114,7 +126,8 @@ func (j *job) do(token string) {
 }
 
 func (a *Agent) leader(ctx context.Context, token string) ([]sample, error) {
-	body, err := a.fetch(ctx, pathLeader, token)
+	body, release, err := a.fetch(ctx, pathLeader, token)
+	defer release()
 	if err == nil {
 		var addr string
 		if addr, err = DecodeLeader(body); err == nil {
@@ -128,7 +141,8 @@ func (a *Agent) leader(ctx context.Context, token string) ([]sample, error) {
 }
 
 func (a *Agent) peers(ctx context.Context, token string) ([]sample, error) {
-	body, err := a.fetch(ctx, pathPeers, token)
+	body, release, err := a.fetch(ctx, pathPeers, token)
+	defer release()
 	if err == nil {
 		var peers []string
 		if peers, err = DecodePeers(body); err == nil {
@@ -193,7 +207,8 @@ func (a *Agent) info(ctx context.Context, token string) ([]sample, error) {
 }
 
 func (a *Agent) stats(ctx context.Context, path, token string) (Stats, error) {
-	body, err := a.fetch(ctx, path, token)
+	body, release, err := a.fetch(ctx, path, token)
+	defer release()
 	if err != nil {
 		return nil, err
 	}

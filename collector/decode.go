@@ -9,6 +9,7 @@ import (
 	"net"
 	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // Stats is the body of /v1/status/info, or the Stats object of
@@ -78,18 +79,30 @@ func DecodeInfo(body []byte) (Stats, error) {
 	return decodeSections(top)
 }
 
-// DecodeAgentSelf decodes the Stats object of /v1/agent/self.
+// DecodeAgentSelf decodes the Stats object of /v1/agent/self, and only it.
 func DecodeAgentSelf(body []byte) (Stats, error) {
-	var self struct {
-		Stats map[string]json.RawMessage
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, errors.New("empty body, want a JSON object")
 	}
-	if err := decodeStrict(body, &self, "a JSON object"); err != nil {
+	raw, found, err := objectMember(body, "Stats")
+	if err != nil {
 		return nil, err
 	}
-	if self.Stats == nil {
+	var stats map[string]json.RawMessage
+	if found {
+		if err := json.Unmarshal(raw, &stats); err != nil {
+			// Say where in the whole answer, as for any other body.
+			var syn *json.SyntaxError
+			if errors.As(err, &syn) {
+				return nil, syntaxErr(body, cap(body)-cap(raw)+int(syn.Offset)-1, syn.Error())
+			}
+			return nil, fmt.Errorf("Stats: got %s, want an object", kindOf(raw))
+		}
+	}
+	if stats == nil {
 		return nil, errors.New("no Stats object in the answer")
 	}
-	return decodeSections(self.Stats)
+	return decodeSections(stats)
 }
 
 func decodeSections(top map[string]json.RawMessage) (Stats, error) {
@@ -153,6 +166,10 @@ func scalar(raw json.RawMessage) (s string, quoted bool, err error) {
 	}
 	switch raw[0] {
 	case '"':
+		// Consul's stat values have no escapes: slice them, decode the rest.
+		if inner := raw[1 : len(raw)-1]; len(raw) >= 2 && raw[len(raw)-1] == '"' && bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+			return string(inner), true, nil
+		}
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return "", false, err
 		}

@@ -189,3 +189,44 @@ func compareGolden(t *testing.T, path, got string) {
 		t.Errorf("%s differs (run with -update if the change is intended)\n--- want\n%s\n--- got\n%s", path, want, got)
 	}
 }
+
+// The handlers gather straight into metric families; the golden files are
+// made through a Registry. Both must expose exactly the same, on every
+// scenario (the durations aside, which differ from scrape to scrape).
+func TestGatherMatchesRegistry(t *testing.T) {
+	dirs, _ := filepath.Glob(filepath.Join(fixturesDir, "*"))
+	for _, dir := range dirs {
+		name := filepath.Base(dir)
+		if _, special := specialScenarios[name]; special {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			fs := consultest.NewFixtureServer(t, dir)
+			agent := mustAgent(t, fs.URL, "")
+			opts := scenarioOptions(t, dir)
+			encode := func(g prometheus.Gatherer) string {
+				fams, err := g.Gather()
+				if err != nil {
+					t.Fatal(err)
+				}
+				var out bytes.Buffer
+				enc := expfmt.NewEncoder(&out, expfmt.NewFormat(expfmt.TypeTextPlain))
+				for _, f := range fams {
+					if f.GetName() != "consul_scrape_endpoint_duration_seconds" {
+						enc.Encode(f)
+					}
+				}
+				return out.String()
+			}
+			ctx, cancel := WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			reg := prometheus.NewPedanticRegistry()
+			reg.MustRegister(New(ctx, agent, log.NewNopLogger(), opts))
+			viaRegistry := encode(reg)
+			direct := encode(New(ctx, agent, log.NewNopLogger(), opts))
+			if direct != viaRegistry {
+				t.Errorf("direct gather differs from the registry's:\n--- registry\n%s\n--- direct\n%s", viaRegistry, direct)
+			}
+		})
+	}
+}

@@ -32,7 +32,8 @@ func (a *Agent) members(ctx context.Context, token, pool string, serversOnly boo
 	if pool == "wan" {
 		path += "?wan=1"
 	}
-	body, err := a.fetch(ctx, path, token)
+	body, release, err := a.fetch(ctx, path, token)
+	defer release()
 	if err == nil {
 		var ms []member
 		if err = decodeStrict(body, &ms, "a JSON list of members"); err == nil {

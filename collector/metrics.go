@@ -2,6 +2,7 @@ package collector
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -25,8 +26,16 @@ var docs []MetricDoc
 func Metrics() []MetricDoc { return append([]MetricDoc(nil), docs...) }
 
 func desc(name, help string, labels ...string) *prometheus.Desc {
-	docs = append(docs, MetricDoc{Name: namespace + "_" + name, Help: help, Labels: labels})
-	return prometheus.NewDesc(namespace+"_"+name, help, labels, nil)
+	name = namespace + "_" + name
+	docs = append(docs, MetricDoc{Name: name, Help: help, Labels: labels})
+	d := prometheus.NewDesc(name, help, labels, nil)
+	order := make([]int, len(labels))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(labels[a], labels[b]) })
+	metaOf[d] = &descMeta{name: name, help: help, labels: labels, order: order}
+	return d
 }
 
 var (

@@ -6,9 +6,6 @@ import (
 	"net/http"
 	"regexp"
 	"sync"
-
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // AllowList decides which targets /probe may contact. The pattern is fully
@@ -95,12 +92,7 @@ func ProbeHandler(client *Client, allow *AllowList, defaultScheme string, o Hand
 		agent := cache.get(base.String(), func() *Agent { return client.NewAgent(base) })
 		ctx, cancel := WithTimeout(r.Context(), o.ScrapeTimeout(r))
 		defer cancel()
-		reg := prometheus.NewRegistry()
-		reg.MustRegister(New(ctx, agent, o.Logger, o.Collectors))
-		promhttp.HandlerFor(reg, promhttp.HandlerOpts{
-			ErrorLog:      promLogger{o.Logger},
-			ErrorHandling: promhttp.ContinueOnError,
-		}).ServeHTTP(w, r)
+		serve(w, r, o.Logger, New(ctx, agent, o.Logger, o.Collectors))
 	})
 }
 
