@@ -52,6 +52,9 @@ func MetricsHandler(agent *Agent, self prometheus.Gatherer, o HandlerOptions) ht
 	})
 }
 
+// acceptedFormats are promhttp's defaults: protobuf and text.
+var acceptedFormats = expfmt.DefaultAcceptedFormats()
+
 // serve writes what the gatherers gather, in the format the scraper asked
 // for. Their metric names never overlap (consul_* from the collector, the
 // exporter's own go_*, process_* and consul_status_exporter_* from self), so
@@ -59,7 +62,7 @@ func MetricsHandler(agent *Agent, self prometheus.Gatherer, o HandlerOptions) ht
 // and gzipping it cost a quarter of the exporter's CPU per scrape
 // (measured) to save a few KB per scrape interval.
 func serve(w http.ResponseWriter, r *http.Request, logger log.Logger, gatherers ...prometheus.Gatherer) {
-	format := expfmt.Negotiate(r.Header)
+	format := expfmt.NegotiateAccept(r.Header, acceptedFormats...)
 	w.Header().Set("Content-Type", string(format))
 	enc := expfmt.NewEncoder(w, format)
 	for _, g := range gatherers {
