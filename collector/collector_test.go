@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +16,8 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
 )
 
 // The first scrape of a released Consul finds /v1/status/info missing and
@@ -176,4 +179,48 @@ func scrapeUp(t testing.TB, agent *Agent) float64 {
 	}
 	t.Fatal("no consul_up")
 	return 0
+}
+
+// The handlers encode without an escaper, which is only right while every
+// name and label name is a legacy Prometheus name.
+func TestMetricNamesNeedNoEscaping(t *testing.T) {
+	legacy := regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*$`)
+	for _, m := range Metrics() {
+		if !legacy.MatchString(m.Name) {
+			t.Errorf("metric name %q needs escaping", m.Name)
+		}
+		for _, l := range m.Labels {
+			if !legacy.MatchString(l) {
+				t.Errorf("%s: label name %q needs escaping", m.Name, l)
+			}
+		}
+	}
+}
+
+// Prometheus may ask for the protobuf format; the handler must speak it.
+func TestHandlerServesProtobuf(t *testing.T) {
+	fs := consultest.NewFixtureServer(t, filepath.Join(fixturesDir, "real-leader"))
+	h := MetricsHandler(mustAgent(t, fs.URL, ""), nil, HandlerOptions{Timeout: time.Second, Logger: log.NewNopLogger()})
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+	req.Header.Set("Accept", "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7,text/plain;version=0.0.4;q=0.3")
+	h.ServeHTTP(rec, req)
+	format := expfmt.ResponseFormat(rec.Result().Header)
+	if format.FormatType() != expfmt.TypeProtoDelim {
+		t.Fatalf("served %q, want delimited protobuf", format)
+	}
+	dec := expfmt.NewDecoder(rec.Body, format)
+	found := map[string]bool{}
+	for {
+		var mf dto.MetricFamily
+		if err := dec.Decode(&mf); err != nil {
+			break
+		}
+		found[mf.GetName()] = true
+	}
+	for _, name := range []string{"consul_up", "consul_raft_state", "consul_build_info"} {
+		if !found[name] {
+			t.Errorf("no %s in the protobuf answer (got %d families)", name, len(found))
+		}
+	}
 }

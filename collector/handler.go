@@ -9,6 +9,7 @@ import (
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // HandlerOptions bound every scrape in time.
@@ -64,7 +65,9 @@ var acceptedFormats = expfmt.DefaultAcceptedFormats()
 func serve(w http.ResponseWriter, r *http.Request, logger log.Logger, gatherers ...prometheus.Gatherer) {
 	format := expfmt.NegotiateAccept(r.Header, acceptedFormats...)
 	w.Header().Set("Content-Type", string(format))
-	enc := expfmt.NewEncoder(w, format)
+	// Every name here is a legacy Prometheus name, which no escaping scheme
+	// changes; skipping the escaper saves it copying each family.
+	enc := expfmt.NewEncoder(w, format.WithEscapingScheme(model.NoEscaping))
 	for _, g := range gatherers {
 		if g == nil {
 			continue

@@ -18,17 +18,18 @@ import (
 // Each test owns a range of loopback addresses so that a cluster's
 // lingering sockets never meet the next test's.
 const (
-	octetCluster    = 31 // 3 servers + client
-	octetLeaderLoss = 36 // 3 servers
-	octetQuorum     = 41
-	octetACL        = 51
-	octetTLS        = 61
-	octetVersions   = 71  // 3 servers + client
-	octetFleet      = 76  // 3 servers
-	octetSD         = 81  // 3 servers
-	octetSoak       = 86  // 1 server
-	octetAlerting   = 101 // 3 servers
-	octetRecord     = 91
+	octetCluster     = 31 // 3 servers + client
+	octetLeaderLoss  = 36 // 3 servers
+	octetQuorum      = 41
+	octetACL         = 51
+	octetTLS         = 61
+	octetVersions    = 71  // 3 servers + client
+	octetFleet       = 76  // 3 servers
+	octetSD          = 81  // 3 servers
+	octetSoak        = 86  // 1 server
+	octetAlerting    = 101 // 3 servers
+	octetConcurrency = 106 // 1 server
+	octetRecord      = 91
 )
 
 func pinned(t *testing.T) string { return consultest.Binary(t, "tools/consul") }
