@@ -40,6 +40,7 @@ func buildExporter(root, dir string) (string, error) {
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build of the exporter: %v\n%s", err, b)
 	}
+	exporterPath = out
 	return out, nil
 }
 

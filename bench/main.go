@@ -45,6 +45,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.BoolVar(&o.quick, "quick", false, "a short run: -n 200 -long 0 -slow-n 3 -slow-ce-n 1 -idle 1s unless set explicitly")
 	fs.IntVar(&o.n, "n", 2000, "scrapes (or floor request triples) per subject at each concurrency")
 	conc := fs.String("c", "1,8", "concurrency levels, comma-separated")
+	fs.StringVar(&exporterEnv, "exporter-env", "", "extra environment for this exporter's process only, e.g. GOMAXPROCS=1")
 	fs.BoolVar(&o.gzip, "gzip", true, "scrape with Accept-Encoding: gzip, as Prometheus does")
 	fs.IntVar(&o.batch, "batch", 100, "requests per subject per turn: subjects take turns in batches of this size")
 	fs.IntVar(&o.long, "long", 10000, "scrape the exporter until it has served this many before the final memory and goroutine reading (0: no long run)")

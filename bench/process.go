@@ -30,9 +30,21 @@ var (
 	procs   []*proc
 )
 
+// exporterEnv is extra environment for this exporter's process only
+// (-exporter-env), e.g. GOMAXPROCS=1.
+var exporterEnv string
+
+// exporterPath is where this exporter was built to (buildExporter).
+var exporterPath string
+
 func startProc(name, bin string, args ...string) (*proc, error) {
 	p := &proc{name: name, cmd: exec.Command(bin, args...), out: &tailBuffer{max: 16 << 10}, done: make(chan struct{})}
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	if bin == exporterPath && exporterEnv != "" {
+		// Runtime settings for this exporter only, e.g. GOMAXPROCS=1,
+		// to measure them against the same Consul and consul_exporter.
+		p.cmd.Env = append(os.Environ(), strings.Fields(exporterEnv)...)
+	}
 	// Children die with the harness however it ends.
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := p.cmd.Start(); err != nil {
