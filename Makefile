@@ -59,7 +59,7 @@ bench:
 	$(GO) run ./bench $(BENCH_FLAGS)
 
 integration:
-	$(GO) test -tags integration -count=1 -v -timeout 15m ./integration/
+	$(GO) test -race -tags integration -count=1 -v -timeout 20m ./integration/
 
 # Every fuzz target for FUZZTIME seconds, one after the other.
 fuzz:
