@@ -3,6 +3,7 @@
 package integration
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -17,16 +18,23 @@ import (
 // with autopilot and member collectors on; killing a server shows in
 // autopilot (tolerance drops, that server unhealthy) and serf (failed).
 func TestProbeFleet(t *testing.T) {
-	c := consultest.Start(t, consultest.Options{Servers: 3, Octet: octetFleet, Binary: pinned(t)})
+	// Autopilot would reap a killed server within a second of serf calling
+	// it failed; this test wants to see the failed state.
+	c := consultest.Start(t, consultest.Options{Servers: 3, Octet: octetFleet, Binary: pinned(t), KeepDeadServers: true})
 	leader, err := c.WaitLeader(30 * time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Autopilot needs its stabilization time before it calls servers healthy.
-	poll(t, 30*time.Second, 500*time.Millisecond, "autopilot healthy", func() error {
-		_, code, err := c.Get(leader, "/v1/operator/autopilot/health")
+	// Autopilot needs its stabilization time before it counts every server
+	// healthy, and so before the failure tolerance reaches 1.
+	poll(t, 30*time.Second, 500*time.Millisecond, "autopilot healthy with tolerance 1", func() error {
+		body, code, err := c.Get(leader, "/v1/operator/autopilot/health")
 		if err != nil || code != 200 {
 			return errorf("autopilot: %v HTTP %d", err, code)
+		}
+		var h struct{ FailureTolerance int }
+		if err := json.Unmarshal(body, &h); err != nil || h.FailureTolerance != 1 {
+			return errorf("autopilot: %v %s", err, body)
 		}
 		return nil
 	})
@@ -102,16 +110,27 @@ func TestProbeFleet(t *testing.T) {
 		}
 	}
 	c.Kill(victim)
-	poll(t, 30*time.Second, 500*time.Millisecond, "autopilot and serf see the dead server", func() error {
+	// Each sign is looked for on its own; they need not all hold at one
+	// moment.
+	var sawTolerance0, sawUnhealthy, sawFailed bool
+	poll(t, 40*time.Second, 250*time.Millisecond, "autopilot and serf see the dead server", func() error {
 		s := probe(c.URL(leader))
-		tol, _ := s.Value("consul_autopilot_failure_tolerance")
-		healthy, _ := s.Value("consul_autopilot_server_healthy", "name", victim.Name)
-		failed, _ := s.Value("consul_serf_member_status", "member", victim.Name, "pool", "lan", "status", "failed")
-		up, _ := s.Value("consul_scrape_endpoint_success", "endpoint", "autopilot")
-		if tol == 0 && healthy == 0 && failed == 1 && up == 1 {
+		if v, ok := s.Value("consul_autopilot_failure_tolerance"); ok && v == 0 {
+			sawTolerance0 = true
+		}
+		if v, ok := s.Value("consul_autopilot_server_healthy", "name", victim.Name); ok && v == 0 {
+			sawUnhealthy = true
+		}
+		if v, ok := s.Value("consul_serf_member_status", "member", victim.Name, "pool", "lan", "status", "failed"); ok && v == 1 {
+			sawFailed = true
+		}
+		if up, _ := s.Value("consul_scrape_endpoint_success", "endpoint", "autopilot"); up != 1 {
+			t.Errorf("autopilot endpoint failed while one server was down")
+		}
+		if sawTolerance0 && sawUnhealthy && sawFailed {
 			return nil
 		}
-		return fmt.Errorf("tolerance %v, %s healthy %v, failed %v, autopilot success %v", tol, victim.Name, healthy, failed, up)
+		return fmt.Errorf("seen: tolerance 0 %v, %s unhealthy %v, %s failed %v", sawTolerance0, victim.Name, sawUnhealthy, victim.Name, sawFailed)
 	})
 	// The dead server's own probe is data.
 	if s := probe(c.URL(victim)); s.Must(t, "consul_up") != 0 {

@@ -40,6 +40,10 @@ type Options struct {
 	// TLS serves the HTTP API only over HTTPS, with certificates made by
 	// consul tls ca/cert create; VerifyIncoming also demands client certs.
 	TLS, VerifyIncoming bool
+	// KeepDeadServers turns autopilot's dead-server cleanup off, so that a
+	// killed server stays "failed" in serf instead of being reaped ("left")
+	// within a second.
+	KeepDeadServers bool
 }
 
 // Agent is one running (or killed) Consul agent.
@@ -159,7 +163,8 @@ func (c *Cluster) writeConfig(a *Agent) {
 	}
 	fmt.Fprintf(&b, "ports {\n http = %d\n https = %d\n dns = -1\n grpc = -1\n grpc_tls = -1\n server = %d\n serf_lan = %d\n serf_wan = %d\n}\n", http, https, ServerPort, SerfLAN, SerfWAN)
 	if a.Server {
-		fmt.Fprintf(&b, "server = true\nbootstrap_expect = %d\nautopilot { server_stabilization_time = \"2s\" }\n", c.opts.Servers)
+		fmt.Fprintf(&b, "server = true\nbootstrap_expect = %d\nautopilot {\n server_stabilization_time = \"2s\"\n cleanup_dead_servers = %v\n}\n",
+			c.opts.Servers, !c.opts.KeepDeadServers)
 	} else {
 		b.WriteString("server = false\n")
 	}
