@@ -13,6 +13,7 @@ require (
 	github.com/alecthomas/units v0.0.0-20240927000941-0f3dac36c52b // indirect
 	github.com/google/go-github/v25 v25.1.3 // indirect
 	github.com/google/go-querystring v1.0.0 // indirect
+	github.com/kr/text v0.2.0 // indirect
 	github.com/prometheus/common v0.63.0 // indirect
 	github.com/prometheus/promu v0.18.0 // indirect
 	github.com/xhit/go-str2duration/v2 v2.1.0 // indirect
