@@ -121,8 +121,15 @@ func (c *Collector) scrape() []sample {
 
 func (j *job) do(token string) {
 	start := time.Now()
+	defer func() {
+		j.took = time.Since(start)
+		// A decoder bug must cost one endpoint's metrics, not the process
+		// (jobs run on their own goroutines, beyond net/http's recover).
+		if r := recover(); r != nil {
+			j.samples, j.err = nil, fmt.Errorf("internal error, please report: %v", r)
+		}
+	}()
 	j.samples, j.err = j.run(token)
-	j.took = time.Since(start)
 }
 
 func (a *Agent) leader(ctx context.Context, token string) ([]sample, error) {

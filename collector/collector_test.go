@@ -224,3 +224,15 @@ func TestHandlerServesProtobuf(t *testing.T) {
 		}
 	}
 }
+
+// A panic in one endpoint's decoding is that endpoint's failure, logged,
+// not the process's end.
+func TestJobPanicIsAnError(t *testing.T) {
+	j := &job{endpoint: "test", run: func(string) ([]sample, error) { panic("boom") }}
+	done := make(chan struct{})
+	go func() { defer close(done); j.do("") }()
+	<-done
+	if j.err == nil || !strings.Contains(j.err.Error(), "boom") || j.samples != nil {
+		t.Errorf("after a panic: samples %v, err %v", j.samples, j.err)
+	}
+}

@@ -167,8 +167,10 @@ func scalar(raw json.RawMessage) (s string, quoted bool, err error) {
 	switch raw[0] {
 	case '"':
 		// Consul's stat values have no escapes: slice them, decode the rest.
-		if inner := raw[1 : len(raw)-1]; len(raw) >= 2 && raw[len(raw)-1] == '"' && bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
-			return string(inner), true, nil
+		if len(raw) >= 2 && raw[len(raw)-1] == '"' {
+			if inner := raw[1 : len(raw)-1]; plainJSONText(inner) {
+				return string(inner), true, nil
+			}
 		}
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return "", false, err
@@ -178,6 +180,17 @@ func scalar(raw json.RawMessage) (s string, quoted bool, err error) {
 		return "", false, fmt.Errorf("got %s, want a value", kindOf(raw))
 	}
 	return string(raw), false, nil
+}
+
+// plainJSONText reports whether b can stand between quotes in JSON as it
+// is: no escapes, quotes or control characters, valid UTF-8.
+func plainJSONText(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return utf8.Valid(b)
 }
 
 // parseNumber accepts 12, 1.5 and "12".
