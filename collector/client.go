@@ -110,9 +110,6 @@ func (c *Client) NewAgent(base *url.URL) *Agent {
 	return &Agent{base: base.String(), client: c}
 }
 
-// URL is the agent's base URL, for log lines.
-func (a *Agent) URL() string { return a.base }
-
 // HTTPError is a non-200 answer from Consul.
 type HTTPError struct {
 	Code     int

@@ -50,12 +50,6 @@ func (t *Token) Get() (string, error) {
 	return t.value, err
 }
 
-// Set reports whether a token is configured (for hints in error messages).
-func (t *Token) Set() bool {
-	v, _ := t.Get()
-	return v != ""
-}
-
 func (t *Token) reload() error {
 	fi, err := os.Stat(t.path)
 	if err != nil {
