@@ -37,16 +37,24 @@ func Binary(t testing.TB, mod string) string {
 	if b := os.Getenv("CONSUL_BIN"); b != "" && mod == "tools/consul" {
 		return b
 	}
+	return buildTool(t, mod, "github.com/hashicorp/consul")
+}
+
+// buildTool builds a package pinned in a tools module with
+// scripts/build-tool.sh, once per test binary, and returns its path. Failing
+// to build fails the test.
+func buildTool(t testing.TB, mod, pkg string) string {
+	t.Helper()
 	binMu.Lock()
 	defer binMu.Unlock()
 	if p, ok := binPaths[mod]; ok {
 		return p
 	}
-	cmd := exec.Command("bash", filepath.Join(RepoRoot(), "scripts", "build-consul.sh"), mod)
+	cmd := exec.Command("bash", filepath.Join(RepoRoot(), "scripts", "build-tool.sh"), mod, pkg)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("building Consul from %s: %v (set CONSUL_INTEGRATION=skip to opt out locally)", mod, err)
+		t.Fatalf("building %s from %s: %v", pkg, mod, err)
 	}
 	p := strings.TrimSpace(string(out))
 	binPaths[mod] = p

@@ -9,8 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -30,25 +28,8 @@ type Prometheus struct {
 // built without consul_sd_configs.) Failing to build it fails the test.
 func PrometheusBinary(t testing.TB) string {
 	t.Helper()
-	promMu.Lock()
-	defer promMu.Unlock()
-	if promPath != "" {
-		return promPath
-	}
-	cmd := exec.Command("bash", filepath.Join(RepoRoot(), "scripts", "build-prometheus.sh"))
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("building Prometheus: %v", err)
-	}
-	promPath = strings.TrimSpace(string(out))
-	return promPath
+	return buildTool(t, "tools/prometheus", "github.com/prometheus/prometheus/cmd/prometheus")
 }
-
-var (
-	promMu   sync.Mutex
-	promPath string
-)
 
 // StartPrometheus writes config (and any extra files, by name) into a temp
 // directory and runs Prometheus on it until the test ends.
