@@ -138,7 +138,7 @@ func run(args []string) int {
 	opts := collector.HandlerOptions{Timeout: c.timeout, TimeoutOffset: c.timeoutOffset, Logger: logger, Collectors: c.collectors}
 	mux := http.NewServeMux()
 	mux.Handle(c.metricsPath, collector.MetricsHandler(client.NewAgent(base), self, opts))
-	mux.Handle("/probe", collector.ProbeHandler(client, allow, scheme, opts))
+	mux.Handle("/probe", collector.ProbeHandler(client, allow, base.Scheme, opts))
 	if c.metricsPath != "/" {
 		landing, err := web.NewLandingPage(web.LandingConfig{
 			Name:        exporterName,

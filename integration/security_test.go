@@ -130,6 +130,17 @@ func TestTLS(t *testing.T) {
 	full := []string{"--consul.server=" + url, "--consul.ca-file=" + c.CAFile, "--consul.server-name=server.dc1.consul",
 		"--consul.cert-file=" + c.ClientCert, "--consul.key-file=" + c.ClientKey}
 
+	t.Run("probe of a bare host:port speaks HTTPS like --consul.server", func(t *testing.T) {
+		e := consultest.StartExporter(t, nil, full...)
+		s, err := e.TryPath("/probe?target=" + strings.TrimPrefix(url, "https://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v := s.Must(t, "consul_up"); v != 1 {
+			t.Errorf("consul_up = %v\n%s", v, e.Logs())
+		}
+	})
+
 	for _, tc := range []struct {
 		name    string
 		env     []string
