@@ -117,10 +117,12 @@ func TestScrapeTimeout(t *testing.T) {
 		"":     500 * time.Millisecond,
 		"10":   500 * time.Millisecond, // Prometheus allows more than we want to wait
 		"0.5":  250 * time.Millisecond, // 0.5 s less the offset
-		"0.2":  500 * time.Millisecond, // offset eats it all: fall back to --consul.timeout
+		"0.2":  200 * time.Millisecond, // the offset would eat it all: the header itself
 		"abc":  500 * time.Millisecond,
 		"-1":   500 * time.Millisecond,
 		"0.45": 200 * time.Millisecond,
+		"NaN":  500 * time.Millisecond,
+		"Inf":  500 * time.Millisecond,
 	} {
 		r := httptest.NewRequest(http.MethodGet, "/metrics", nil)
 		if hdr != "" {

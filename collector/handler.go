@@ -31,13 +31,17 @@ func (o HandlerOptions) ScrapeTimeout(r *http.Request) time.Duration {
 	t := o.Timeout
 	if h := r.Header.Get("X-Prometheus-Scrape-Timeout-Seconds"); h != "" {
 		secs, err := strconv.ParseFloat(h, 64)
-		if err != nil || secs <= 0 || secs > 1e6 {
+		if err != nil || !(secs > 0 && secs <= 1e6) { // NaN fails too
 			level.Debug(o.Logger).Log("msg", "Ignoring a bad X-Prometheus-Scrape-Timeout-Seconds header", "value", h)
 			return t
 		}
-		if budget := time.Duration(secs*float64(time.Second)) - o.TimeoutOffset; budget > 0 && budget < t {
-			t = budget
+		// Prometheus gives up at its timeout; leave it the offset, unless
+		// the offset would eat the whole budget (then the header itself).
+		budget := time.Duration(secs * float64(time.Second))
+		if budget > o.TimeoutOffset {
+			budget -= o.TimeoutOffset
 		}
+		t = min(t, budget)
 	}
 	return t
 }
