@@ -146,3 +146,30 @@ func TestAgentCacheBounded(t *testing.T) {
 		t.Error("the most recently used agent was forgotten")
 	}
 }
+
+// Probes of the same agent reuse their keep-alive connections: ten probes
+// of three requests each open no more connections than the requests of one
+// probe can use at once (three, and one spare for the info fallback's
+// second request), where opening each anew would take thirty.
+func TestProbeReusesConnections(t *testing.T) {
+	var opened atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		consultest.ServeFixture(w, r, filepath.Join(fixturesDir, "real-follower"))
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			opened.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	h := newProbeHandler(t, `127\.0\.0\.1:[0-9]+`, "")
+	for i := 0; i < 10; i++ {
+		if code, body := probe(t, h, srv.URL); code != 200 || !strings.Contains(body, "consul_up 1") {
+			t.Fatalf("probe %d: HTTP %d\n%s", i, code, body)
+		}
+	}
+	if n := opened.Load(); n > 4 {
+		t.Errorf("10 probes opened %d connections, want at most 4", n)
+	}
+}
