@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"regexp"
+	"strings"
 	"syscall"
 	"time"
 
@@ -112,6 +113,10 @@ func run(args []string) int {
 	})
 	if err != nil {
 		level.Error(logger).Log("msg", "Bad Consul TLS settings", "err", err)
+		return 1
+	}
+	if c.metricsPath == "/probe" || !strings.HasPrefix(c.metricsPath, "/") {
+		level.Error(logger).Log("msg", "--web.telemetry-path must start with / and cannot be /probe", "value", c.metricsPath)
 		return 1
 	}
 	if c.timeout <= 0 {

@@ -124,6 +124,7 @@ func TestStartupErrors(t *testing.T) {
 		{[]string{"--consul.token-file=/nonexistent/token"}, "token file"},
 		{[]string{"--consul.ca-file=/nonexistent/ca.pem"}, "TLS"},
 		{[]string{"--consul.timeout=0s"}, "must be positive"},
+		{[]string{"--web.telemetry-path=/probe"}, "cannot be /probe"},
 		{[]string{"--no-such-flag"}, "unknown long flag"},
 		{[]string{"--web.config.file=/nonexistent/web.yml", "--web.listen-address=127.0.0.1:0"}, "web.yml"},
 		{[]string{"--web.config.file=" + badWebConfig(t), "--web.listen-address=127.0.0.1:0"}, "yaml"},
