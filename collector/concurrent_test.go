@@ -19,14 +19,7 @@ func TestConcurrentScrapes(t *testing.T) {
 	const scrapes = 32
 	fake := startFakeConsul(t, nil)
 	defer fake.Close(t)
-	tok, err := NewToken("", testToken)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := NewClient(ClientOptions{Token: tok})
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := mustClient(t, testToken)
 	defer client.http.CloseIdleConnections()
 	base, err := ParseTarget(fake.URL(), "http")
 	if err != nil {

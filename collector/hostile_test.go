@@ -127,14 +127,7 @@ type hostileRun struct {
 // captured log, scrapes it once and tears the exporter's server down.
 func scrapeExporter(t *testing.T, target string, timeout time.Duration) hostileRun {
 	t.Helper()
-	tok, err := NewToken("", testToken)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := NewClient(ClientOptions{Token: tok})
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := mustClient(t, testToken)
 	base, err := ParseTarget(target, "http")
 	if err != nil {
 		t.Fatal(err)
