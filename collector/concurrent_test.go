@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/consul-status-exporter/consul_status_exporter/internal/consultest"
 	"github.com/go-kit/log"
 )
 
@@ -25,7 +26,7 @@ func TestConcurrentScrapes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs logBuffer
+	var logs consultest.SyncBuffer
 	exporter := httptest.NewServer(MetricsHandler(client.NewAgent(base), nil,
 		HandlerOptions{Timeout: 10 * time.Second, Logger: log.NewLogfmtLogger(&logs)}))
 	defer exporter.Close()

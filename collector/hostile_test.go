@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/consul-status-exporter/consul_status_exporter/internal/consultest"
 	"github.com/go-kit/log"
 )
 
@@ -132,7 +133,7 @@ func scrapeExporter(t *testing.T, target string, timeout time.Duration) hostileR
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs logBuffer
+	var logs consultest.SyncBuffer
 	exporter := httptest.NewServer(MetricsHandler(client.NewAgent(base), nil,
 		HandlerOptions{Timeout: timeout, Logger: log.NewLogfmtLogger(&logs)}))
 	defer exporter.Close()

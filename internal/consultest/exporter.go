@@ -51,7 +51,7 @@ func ExporterBinary(t testing.TB) string {
 type Exporter struct {
 	URL  string
 	cmd  *exec.Cmd
-	logs *syncBuffer
+	logs *SyncBuffer
 	done chan struct{}
 }
 
@@ -62,7 +62,7 @@ func StartExporter(t testing.TB, env []string, args ...string) *Exporter {
 	addr := fmt.Sprintf("127.0.0.1:%d", FreePort(t, "127.0.0.1"))
 	cmd := exec.Command(ExporterBinary(t), append([]string{"--web.listen-address=" + addr}, args...)...)
 	cmd.Env = append(cleanEnv(), env...)
-	e := &Exporter{URL: "http://" + addr, cmd: cmd, logs: &syncBuffer{}, done: make(chan struct{})}
+	e := &Exporter{URL: "http://" + addr, cmd: cmd, logs: &SyncBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = e.logs, e.logs
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
@@ -218,18 +218,19 @@ func (s *Scrape) Label(name, label string) string {
 	return ""
 }
 
-type syncBuffer struct {
+// SyncBuffer collects output, such as a log, written from any goroutine.
+type SyncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *SyncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()

@@ -20,7 +20,7 @@ type Prometheus struct {
 	URL  string
 	Dir  string
 	cmd  *exec.Cmd
-	logs *syncBuffer
+	logs *SyncBuffer
 }
 
 // PrometheusBinary returns the pinned Prometheus server of tools/prometheus,
@@ -47,7 +47,7 @@ func StartPrometheus(t testing.TB, config string, files map[string]string) *Prom
 		t.Fatal(err)
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", FreePort(t, "127.0.0.1"))
-	p := &Prometheus{URL: "http://" + addr, Dir: dir, logs: &syncBuffer{}}
+	p := &Prometheus{URL: "http://" + addr, Dir: dir, logs: &SyncBuffer{}}
 	p.cmd = exec.Command(bin, "--config.file="+cfg, "--storage.tsdb.path="+filepath.Join(dir, "data"),
 		"--web.listen-address="+addr, "--log.level=warn")
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
