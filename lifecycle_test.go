@@ -9,6 +9,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
 	"net/http"
@@ -54,10 +55,7 @@ func TestSIGTERMDrains(t *testing.T) {
 			done <- result{err: err}
 			return
 		}
-		defer resp.Body.Close()
-		var b strings.Builder
-		_, err = fmt.Fprint(&b, readAll(resp))
-		done <- result{code: resp.StatusCode, body: b.String(), err: err}
+		done <- result{code: resp.StatusCode, body: readAll(resp)}
 	}()
 	time.Sleep(100 * time.Millisecond) // the scrape is now waiting on the slow agent
 	start := time.Now()
@@ -152,18 +150,11 @@ func TestWebConfigTLSAndBasicAuth(t *testing.T) {
 	}
 }
 
+// readAll returns a response's body and closes it.
 func readAll(resp *http.Response) string {
-	var b strings.Builder
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := resp.Body.Read(buf)
-		b.Write(buf[:n])
-		if err != nil {
-			break
-		}
-	}
-	resp.Body.Close()
-	return b.String()
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
 }
 
 func waitServing(t *testing.T, base string) {

@@ -3,6 +3,7 @@
 package integration
 
 import (
+	"fmt"
 	"strconv"
 	"testing"
 
@@ -41,7 +42,7 @@ func checkHealthyCluster(t *testing.T, bin string, octet int) {
 			return err
 		}
 		if st["serf_lan"]["members"] != "4" {
-			return errorf("serf_lan.members = %s", st["serf_lan"]["members"])
+			return fmt.Errorf("serf_lan.members = %s", st["serf_lan"]["members"])
 		}
 		return nil
 	})

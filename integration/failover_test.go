@@ -190,7 +190,7 @@ func TestQuorumLoss(t *testing.T) {
 			lost = o
 			return nil
 		}
-		return errorf("%v", o)
+		return fmt.Errorf("%v", o)
 	})
 	t.Logf("quorum lost: %v", lost)
 	if lost.up != 1 {
@@ -219,6 +219,6 @@ func TestQuorumLoss(t *testing.T) {
 		if o.up == 1 && o.hasLeader == 1 && o.leaderAddr != "" && (o.state == "Leader" || o.state == "Follower") {
 			return nil
 		}
-		return errorf("%v", o)
+		return fmt.Errorf("%v", o)
 	})
 }

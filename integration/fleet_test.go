@@ -30,11 +30,11 @@ func TestProbeFleet(t *testing.T) {
 	poll(t, 30*time.Second, 500*time.Millisecond, "autopilot healthy with tolerance 1", func() error {
 		body, code, err := c.Get(leader, "/v1/operator/autopilot/health")
 		if err != nil || code != 200 {
-			return errorf("autopilot: %v HTTP %d", err, code)
+			return fmt.Errorf("autopilot: %v HTTP %d", err, code)
 		}
 		var h struct{ FailureTolerance int }
 		if err := json.Unmarshal(body, &h); err != nil || h.FailureTolerance != 1 {
-			return errorf("autopilot: %v %s", err, body)
+			return fmt.Errorf("autopilot: %v %s", err, body)
 		}
 		return nil
 	})

@@ -6,7 +6,6 @@ package integration
 
 import (
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -49,8 +48,6 @@ func poll(t *testing.T, timeout, interval time.Duration, what string, f func() e
 		time.Sleep(interval)
 	}
 }
-
-func errorf(format string, a ...any) error { return fmt.Errorf(format, a...) }
 
 func jsonField(t *testing.T, body []byte, field string) string {
 	t.Helper()

@@ -47,7 +47,7 @@ func TestPrometheusProbeExamples(t *testing.T) {
 			}
 			for _, a := range c.Agents {
 				if !up[fmt.Sprintf("%s:8500", a.IP)] {
-					return errorf("%s not scraped via /probe yet; targets %+v", a.Name, targets)
+					return fmt.Errorf("%s not scraped via /probe yet; targets %+v", a.Name, targets)
 				}
 			}
 			return nil
@@ -55,7 +55,7 @@ func TestPrometheusProbeExamples(t *testing.T) {
 		poll(t, 20*time.Second, 500*time.Millisecond, job+": consul_up 1 from all three", func() error {
 			s, err := p.Query(fmt.Sprintf(`count(consul_up{job=%q} == 1)`, job))
 			if err != nil || len(s) == 0 || s[0].Value[1] != "3" {
-				return errorf("%v %v", s, err)
+				return fmt.Errorf("%v %v", s, err)
 			}
 			return nil
 		})

@@ -66,11 +66,11 @@ func TestRecordFixtures(t *testing.T) {
 	poll(t, 30*time.Second, 500*time.Millisecond, "autopilot and serf see the dead server", func() error {
 		body, code, err := c.Get(leader, "/v1/operator/autopilot/health")
 		if err != nil || code != 429 {
-			return errorf("autopilot: %v %d", err, code)
+			return fmt.Errorf("autopilot: %v %d", err, code)
 		}
 		members, _, err := c.Get(leader, "/v1/agent/members")
 		if err != nil || !strings.Contains(string(members), `"Status":4`) {
-			return errorf("members: %v", err)
+			return fmt.Errorf("members: %v", err)
 		}
 		save("real-one-server-down", leader, map[string]string{"members.json": "/v1/agent/members", "members_wan.json": "/v1/agent/members?wan=1"})
 		raw := fmt.Sprintf("HTTP/1.1 429 Too Many Requests\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n%s", body)
@@ -91,7 +91,7 @@ func TestRecordFixtures(t *testing.T) {
 			return err
 		}
 		if st["raft"]["state"] != "Candidate" {
-			return errorf("raft.state = %s", st["raft"]["state"])
+			return fmt.Errorf("raft.state = %s", st["raft"]["state"])
 		}
 		return nil
 	})
