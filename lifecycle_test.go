@@ -30,9 +30,10 @@ import (
 // SIGTERM lets an in-flight scrape finish, then the exporter exits 0, in
 // well under 5 s.
 func TestSIGTERMDrains(t *testing.T) {
+	fixture := consultest.Fixture(t, filepath.Join("fixtures", "real-follower"))
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(300 * time.Millisecond)
-		consultest.ServeFixture(w, r, filepath.Join("fixtures", "real-follower"))
+		fixture.ServeHTTP(w, r)
 	}))
 	defer slow.Close()
 	addr := fmt.Sprintf("127.0.0.1:%d", consultest.FreePort(t, "127.0.0.1"))

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/consul-status-exporter/consul_status_exporter/internal/consultest"
 )
 
 // startConsul runs a dev agent (an in-memory single server) reachable only
@@ -16,7 +18,7 @@ import (
 func startConsul(bin, dir string) (*proc, string, error) {
 	ports := make([]int, 4)
 	for i := range ports {
-		p, err := freePort()
+		p, err := consultest.LoopbackPort("127.0.0.1")
 		if err != nil {
 			return nil, "", err
 		}

@@ -12,36 +12,18 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/consul-status-exporter/consul_status_exporter/internal/consultest"
 )
 
-// fakeAgents serves a recorded follower from memory on n loopback ports, as
-// a fleet of agents would answer /probe: leader, peers and agent/self, and
-// 404 for /v1/status/info as every released Consul does. Answers come from
-// memory so that the fakes cost the shared CPU as little as possible.
-func fakeAgents(root string, n int) ([]string, func(), error) {
-	dir := filepath.Join(root, "fixtures", "real-follower")
-	bodies := map[string][]byte{}
-	for path, file := range map[string]string{
-		"/v1/status/leader": "leader.json",
-		"/v1/status/peers":  "peers.json",
-		"/v1/agent/self":    "agent_self.json",
-	} {
-		b, err := os.ReadFile(filepath.Join(dir, file))
-		if err != nil {
-			return nil, nil, err
-		}
-		bodies[path] = b
+// fakeAgents serves the recorded real-follower scenario on n loopback ports,
+// as a fleet of agents would answer /probe. consultest's fixture handler
+// answers from memory, so the fakes cost the shared CPU as little as possible.
+func fakeAgents(n int) ([]string, func(), error) {
+	h, err := consultest.FixtureHandler(filepath.Join(consultest.RepoRoot(), "fixtures", "real-follower"))
+	if err != nil {
+		return nil, nil, err
 	}
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if b, ok := bodies[r.URL.Path]; ok {
-			w.Header().Set("Content-Type", "application/json")
-			w.Write(b)
-			return
-		}
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.WriteHeader(http.StatusNotFound)
-		w.Write([]byte("Invalid URL path: not a recognized HTTP API endpoint"))
-	})
 	var servers []*http.Server
 	stop := func() {
 		for _, s := range servers {
@@ -83,13 +65,13 @@ var errNoProbe = errors.New("the exporter has no working /probe?target= endpoint
 
 // runFleet starts the exporter with /probe allowed for loopback targets and
 // probes the fake agents round robin with conc workers for d.
-func runFleet(ctx context.Context, root, exporterBin string, agents, conc int, d time.Duration) (*fleetResult, error) {
-	addrs, stop, err := fakeAgents(root, agents)
+func runFleet(ctx context.Context, exporterBin string, agents, conc int, d time.Duration) (*fleetResult, error) {
+	addrs, stop, err := fakeAgents(agents)
 	if err != nil {
 		return nil, err
 	}
 	defer stop()
-	port, err := freePort()
+	port, err := consultest.LoopbackPort("127.0.0.1")
 	if err != nil {
 		return nil, err
 	}

@@ -25,6 +25,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/consul-status-exporter/consul_status_exporter/internal/consultest"
 )
 
 type options struct {
@@ -115,10 +117,7 @@ func main() {
 }
 
 func run(ctx context.Context, o *options) error {
-	root, err := repoRoot()
-	if err != nil {
-		return err
-	}
+	root := consultest.RepoRoot()
 	tmp, err := os.MkdirTemp("", "cse-bench-")
 	if err != nil {
 		return err
@@ -126,20 +125,21 @@ func run(ctx context.Context, o *options) error {
 	defer os.RemoveAll(tmp)
 
 	logf("building the exporter from %s", root)
-	exporterBin, err := buildExporter(root, tmp)
+	exporterBin, err := consultest.BuildExporter()
 	if err != nil {
 		return err
 	}
+	exporterPath = exporterBin
 	r := &report{opts: o, machine: machineNotes(root)}
 	if !o.fleetOnly {
-		if err := measureMain(ctx, o, root, tmp, exporterBin, r); err != nil {
+		if err := measureMain(ctx, o, tmp, exporterBin, r); err != nil {
 			return err
 		}
 	}
 	var fleetErr error
 	if o.fleet {
 		logf("fleet: %d fake agents, %d concurrent probes for %s", o.fleetAgents, o.fleetC, o.fleetFor)
-		r.fleet, fleetErr = runFleet(ctx, root, exporterBin, o.fleetAgents, o.fleetC, o.fleetFor)
+		r.fleet, fleetErr = runFleet(ctx, exporterBin, o.fleetAgents, o.fleetC, o.fleetFor)
 		if fleetErr != nil && !errors.Is(fleetErr, errNoProbe) {
 			return fleetErr
 		}
@@ -151,13 +151,13 @@ func run(ctx context.Context, o *options) error {
 	return fleetErr
 }
 
-func measureMain(ctx context.Context, o *options, root, tmp, exporterBin string, r *report) error {
-	ceBin, ceVersion, err := buildConsulExporter(root)
+func measureMain(ctx context.Context, o *options, tmp, exporterBin string, r *report) error {
+	ceBin, ceVersion, err := consulExporter()
 	if err != nil {
 		return err
 	}
 	r.ceVersion = ceVersion
-	consulBin, err := consulBinary(root)
+	consulBin, err := consulBinary()
 	if err != nil {
 		return err
 	}
@@ -173,7 +173,7 @@ func measureMain(ctx context.Context, o *options, root, tmp, exporterBin string,
 		maxC = max(maxC, c)
 	}
 	start := func(name, bin string, args ...string) (*subject, error) {
-		port, err := freePort()
+		port, err := consultest.LoopbackPort("127.0.0.1")
 		if err != nil {
 			return nil, err
 		}
@@ -305,7 +305,7 @@ func measureMain(ctx context.Context, o *options, root, tmp, exporterBin string,
 		if x.n == 0 {
 			continue
 		}
-		port, err := freePort()
+		port, err := consultest.LoopbackPort("127.0.0.1")
 		if err != nil {
 			return err
 		}

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -34,7 +33,7 @@ var (
 // (-exporter-env), e.g. GOMAXPROCS=1.
 var exporterEnv string
 
-// exporterPath is where this exporter was built to (buildExporter).
+// exporterPath is where this exporter was built to (consultest.BuildExporter).
 var exporterPath string
 
 func startProc(name, bin string, args ...string) (*proc, error) {
@@ -184,17 +183,6 @@ var clockTicks = func() float64 {
 }()
 
 func ticksToSeconds(t int64) float64 { return float64(t) / clockTicks }
-
-// freePort asks the kernel for a free loopback port. Another process could
-// take it before it is used; on a shared machine that is rare enough.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
 
 // tailBuffer keeps the last max bytes written to it.
 type tailBuffer struct {

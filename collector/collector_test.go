@@ -55,6 +55,7 @@ func TestInfoServedDirectly(t *testing.T) {
 func TestTokenIsSentAsHeader(t *testing.T) {
 	var mu sync.Mutex
 	var got []string
+	fixture := consultest.Fixture(t, filepath.Join(fixturesDir, "real-leader"))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		got = append(got, r.Header.Get("X-Consul-Token"))
@@ -62,7 +63,7 @@ func TestTokenIsSentAsHeader(t *testing.T) {
 		if r.URL.RawQuery != "" {
 			t.Errorf("query string sent: %q", r.URL.RawQuery)
 		}
-		consultest.ServeFixture(w, r, filepath.Join(fixturesDir, "real-leader"))
+		fixture.ServeHTTP(w, r)
 	}))
 	defer srv.Close()
 	scrapeUp(t, mustAgent(t, srv.URL, "tok-123"))

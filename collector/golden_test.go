@@ -42,18 +42,20 @@ var specialScenarios = map[string]func(t *testing.T, dir string) string{
 	},
 	// The leader request never answers; peers and info do.
 	"timeout": func(t *testing.T, _ string) string {
+		fixture := consultest.Fixture(t, filepath.Join(fixturesDir, "real-follower"))
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Path == pathLeader {
 				<-r.Context().Done()
 				return
 			}
-			consultest.ServeFixture(w, r, filepath.Join(fixturesDir, "real-follower"))
+			fixture.ServeHTTP(w, r)
 		}))
 		t.Cleanup(srv.Close)
 		return srv.URL
 	},
 	// agent/self answers 200 with a body past the size cap.
 	"oversize-body": func(t *testing.T, _ string) string {
+		fixture := consultest.Fixture(t, filepath.Join(fixturesDir, "real-follower"))
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Path == pathAgentSelf {
 				w.Header().Set("Content-Type", "application/json")
@@ -67,7 +69,7 @@ var specialScenarios = map[string]func(t *testing.T, dir string) string{
 				w.Write([]byte(`"}`))
 				return
 			}
-			consultest.ServeFixture(w, r, filepath.Join(fixturesDir, "real-follower"))
+			fixture.ServeHTTP(w, r)
 		}))
 		t.Cleanup(srv.Close)
 		return srv.URL

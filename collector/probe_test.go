@@ -153,8 +153,9 @@ func TestAgentCacheBounded(t *testing.T) {
 // second request), where opening each anew would take thirty.
 func TestProbeReusesConnections(t *testing.T) {
 	var opened atomic.Int32
+	fixture := consultest.Fixture(t, filepath.Join(fixturesDir, "real-follower"))
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		consultest.ServeFixture(w, r, filepath.Join(fixturesDir, "real-follower"))
+		fixture.ServeHTTP(w, r)
 	}))
 	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
 		if s == http.StateNew {

@@ -1,8 +1,14 @@
-// Package consultest runs real Consul agents on loopback addresses for the
-// integration tests: single agents, Raft clusters, ACLs and TLS.
+// Package consultest is the project's one set of test parts: the fake Consul
+// that replays fixtures/, real Consul agents and clusters on loopback
+// addresses, the exporter and Prometheus as processes, and the one way to
+// build each pinned tool. The unit tests, fuzzing, bench/ and the
+// integration tests all use it; the parts that bench/ needs take no
+// testing.TB.
 package consultest
 
 import (
+	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -37,26 +43,93 @@ func Binary(t testing.TB, mod string) string {
 	if b := os.Getenv("CONSUL_BIN"); b != "" && mod == "tools/consul" {
 		return b
 	}
-	return buildTool(t, mod, "github.com/hashicorp/consul")
+	p, err := BuildTool(mod, "github.com/hashicorp/consul", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
-// buildTool builds a package pinned in a tools module with
-// scripts/build-tool.sh, once per test binary, and returns its path. Failing
-// to build fails the test.
-func buildTool(t testing.TB, mod, pkg string) string {
-	t.Helper()
+// BuildTool builds pkg, pinned in the tools module mod, with
+// scripts/build-tool.sh (the one way every pinned tool is built), once per
+// process, and returns its path: .cache/<name>/<version>/<name>. A
+// versionVar other than "" is the variable that gets the module's version.
+func BuildTool(mod, pkg, versionVar string) (string, error) {
 	binMu.Lock()
 	defer binMu.Unlock()
-	if p, ok := binPaths[mod]; ok {
-		return p
+	if p, ok := binPaths[mod+" "+pkg]; ok {
+		return p, nil
 	}
-	cmd := exec.Command("bash", filepath.Join(RepoRoot(), "scripts", "build-tool.sh"), mod, pkg)
+	args := []string{filepath.Join(RepoRoot(), "scripts", "build-tool.sh"), mod, pkg}
+	if versionVar != "" {
+		args = append(args, versionVar)
+	}
+	cmd := exec.Command("bash", args...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("building %s from %s: %v", pkg, mod, err)
+		return "", fmt.Errorf("building %s from %s: %v", pkg, mod, err)
 	}
 	p := strings.TrimSpace(string(out))
-	binPaths[mod] = p
+	binPaths[mod+" "+pkg] = p
+	return p, nil
+}
+
+// ToolVersion is the version of a tool BuildTool built, from its path.
+func ToolVersion(path string) string { return filepath.Base(filepath.Dir(path)) }
+
+var (
+	exporterOnce sync.Once
+	exporterPath string
+	exporterErr  error
+)
+
+// BuildExporter builds the exporter from the source tree as it is now, once
+// per process, and returns the binary's path.
+func BuildExporter() (string, error) {
+	exporterOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "cse-bin-")
+		if err != nil {
+			exporterErr = err
+			return
+		}
+		exporterPath = filepath.Join(dir, "consul_status_exporter")
+		cmd := exec.Command("go", "build", "-o", exporterPath, ".")
+		cmd.Dir = RepoRoot()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			exporterErr = fmt.Errorf("go build of the exporter: %v\n%s", err, out)
+		}
+	})
+	return exporterPath, exporterErr
+}
+
+// ExporterBinary is BuildExporter for a test: a failed build fails it.
+func ExporterBinary(t testing.TB) string {
+	t.Helper()
+	p, err := BuildExporter()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// LoopbackPort returns a TCP port free on ip right now. Another process
+// could take it before it is used; on a test machine that is rare enough.
+func LoopbackPort(ip string) (int, error) {
+	l, err := net.Listen("tcp", ip+":0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// FreePort is LoopbackPort for a test.
+func FreePort(t testing.TB, ip string) int {
+	t.Helper()
+	p, err := LoopbackPort(ip)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return p
 }

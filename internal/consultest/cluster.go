@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -418,15 +417,4 @@ func (c *Cluster) dumpLogs() {
 		}
 		c.t.Logf("--- last lines of %s's log:\n%s", a.Name, strings.Join(lines, "\n"))
 	}
-}
-
-// FreePort returns a TCP port free on ip right now.
-func FreePort(t testing.TB, ip string) int {
-	t.Helper()
-	l, err := net.Listen("tcp", ip+":0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }

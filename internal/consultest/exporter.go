@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -18,34 +17,6 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 )
-
-var (
-	exporterOnce sync.Once
-	exporterPath string
-	exporterErr  error
-)
-
-// ExporterBinary builds the exporter once per test binary.
-func ExporterBinary(t testing.TB) string {
-	t.Helper()
-	exporterOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "cse-bin-")
-		if err != nil {
-			exporterErr = err
-			return
-		}
-		exporterPath = filepath.Join(dir, "consul_status_exporter")
-		cmd := exec.Command("go", "build", "-o", exporterPath, ".")
-		cmd.Dir = RepoRoot()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			exporterErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if exporterErr != nil {
-		t.Fatal(exporterErr)
-	}
-	return exporterPath
-}
 
 // Exporter is a running consul_status_exporter process.
 type Exporter struct {

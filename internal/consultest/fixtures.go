@@ -2,6 +2,8 @@ package consultest
 
 import (
 	"bufio"
+	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +12,10 @@ import (
 	"sync"
 	"testing"
 )
+
+// NotFound is what every released Consul answers, with 404 and text/plain,
+// for a path it does not serve: /v1/status/info among them.
+const NotFound = "Invalid URL path: not a recognized HTTP API endpoint"
 
 // fixtureFiles maps Consul's API paths to the file names of fixtures/<scenario>/.
 var fixtureFiles = map[string]string{
@@ -22,24 +28,91 @@ var fixtureFiles = map[string]string{
 	"/v1/agent/members?wan=1":       "members_wan",
 }
 
-// FixtureServer plays a recorded scenario: <name>.json is a 200 JSON answer,
-// <name>.http a whole raw HTTP response (any status, headers and body), and
-// a path with neither answers 404 as real Consul does for unknown paths.
+// answer is one recorded response.
+type answer struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// FixtureHandler is the one fake Consul: it plays the recorded scenario in
+// dir (a fixtures/<scenario> folder) from memory, read once, so that it costs
+// a benchmark's shared CPU next to nothing. <name>.json is a 200 JSON answer,
+// <name>.http a whole raw HTTP response (any status, headers and body), and a
+// path with neither answers 404 as real Consul does for unknown paths.
+func FixtureHandler(dir string) (http.Handler, error) {
+	answers := map[string]answer{}
+	for path, name := range fixtureFiles {
+		raw, err := os.ReadFile(filepath.Join(dir, name+".http"))
+		switch {
+		case err == nil:
+			resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(raw)), nil)
+			if err != nil {
+				return nil, fmt.Errorf("fixture %s: %w", filepath.Join(dir, name+".http"), err)
+			}
+			body, err := io.ReadAll(resp.Body)
+			if err != nil {
+				return nil, fmt.Errorf("fixture %s: %w", filepath.Join(dir, name+".http"), err)
+			}
+			answers[path] = answer{resp.StatusCode, resp.Header, body}
+		case os.IsNotExist(err):
+			body, err := os.ReadFile(filepath.Join(dir, name+".json"))
+			if os.IsNotExist(err) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			answers[path] = answer{http.StatusOK, http.Header{"Content-Type": {"application/json"}}, body}
+		default:
+			return nil, err
+		}
+	}
+	notFound := answer{http.StatusNotFound, http.Header{"Content-Type": {"text/plain; charset=utf-8"}}, []byte(NotFound)}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key := r.URL.Path
+		if r.URL.Query().Get("wan") == "1" {
+			key += "?wan=1"
+		}
+		a, ok := answers[key]
+		if !ok {
+			a = notFound
+		}
+		for k, v := range a.header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(a.status)
+		w.Write(a.body)
+	}), nil
+}
+
+// Fixture is FixtureHandler for a test: a scenario that cannot be read fails it.
+func Fixture(t testing.TB, dir string) http.Handler {
+	t.Helper()
+	h, err := FixtureHandler(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// FixtureServer serves a recorded scenario on loopback and counts requests.
 type FixtureServer struct {
 	*httptest.Server
 	mu   sync.Mutex
 	hits map[string]int
 }
 
-// NewFixtureServer serves the scenario in dir (a fixtures/<scenario> folder).
+// NewFixtureServer serves the scenario in dir until the test ends.
 func NewFixtureServer(t testing.TB, dir string) *FixtureServer {
 	t.Helper()
+	h := Fixture(t, dir)
 	fs := &FixtureServer{hits: map[string]int{}}
 	fs.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fs.mu.Lock()
 		fs.hits[r.URL.Path]++
 		fs.mu.Unlock()
-		ServeFixture(w, r, dir)
+		h.ServeHTTP(w, r)
 	}))
 	t.Cleanup(fs.Close)
 	return fs
@@ -50,38 +123,4 @@ func (fs *FixtureServer) Hits(path string) int {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	return fs.hits[path]
-}
-
-// ServeFixture answers r from the scenario in dir.
-func ServeFixture(w http.ResponseWriter, r *http.Request, dir string) {
-	key := r.URL.Path
-	if r.URL.Query().Get("wan") == "1" {
-		key += "?wan=1"
-	}
-	name, ok := fixtureFiles[key]
-	if ok {
-		if f, err := os.Open(filepath.Join(dir, name+".http")); err == nil {
-			defer f.Close()
-			resp, err := http.ReadResponse(bufio.NewReader(f), r)
-			if err != nil {
-				http.Error(w, "bad fixture: "+err.Error(), http.StatusTeapot)
-				return
-			}
-			defer resp.Body.Close()
-			for k, v := range resp.Header {
-				w.Header()[k] = v
-			}
-			w.WriteHeader(resp.StatusCode)
-			io.Copy(w, resp.Body)
-			return
-		}
-		if body, err := os.ReadFile(filepath.Join(dir, name+".json")); err == nil {
-			w.Header().Set("Content-Type", "application/json")
-			w.Write(body)
-			return
-		}
-	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.WriteHeader(http.StatusNotFound)
-	io.WriteString(w, "Invalid URL path: not a recognized HTTP API endpoint")
 }

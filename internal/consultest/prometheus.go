@@ -14,7 +14,7 @@ import (
 	"time"
 )
 
-// Prometheus is a real Prometheus server (Debian's package) on a loopback
+// Prometheus is a real Prometheus server (the one pinned in tools/prometheus) on a loopback
 // port with a temporary data directory.
 type Prometheus struct {
 	URL  string
@@ -28,7 +28,11 @@ type Prometheus struct {
 // built without consul_sd_configs.) Failing to build it fails the test.
 func PrometheusBinary(t testing.TB) string {
 	t.Helper()
-	return buildTool(t, "tools/prometheus", "github.com/prometheus/prometheus/cmd/prometheus")
+	p, err := BuildTool("tools/prometheus", "github.com/prometheus/prometheus/cmd/prometheus", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // StartPrometheus writes config (and any extra files, by name) into a temp
