@@ -7,8 +7,6 @@ package collector
 const (
 	recordedLeader = `"127.0.0.1:18300"`
 	recordedPeers  = "[\n    \"127.0.0.1:18300\"\n]"
-	// recordedInfo404 is what every released Consul says to /v1/status/info.
-	recordedInfo404 = "Invalid URL path: not a recognized HTTP API endpoint"
 
 	recordedAgentSelf = `{
     "Config": {

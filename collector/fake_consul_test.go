@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/consul-status-exporter/consul_status_exporter/internal/consultest"
 )
 
 // fakeConsul is a Consul agent on loopback that answers like the recorded
@@ -159,7 +161,7 @@ func recorded(_ *fakeConsul, c net.Conn, req *http.Request) bool {
 	case pathAgentSelf:
 		return respond(c, 200, "application/json", recordedAgentSelf)
 	}
-	return respond(c, 404, "text/plain; charset=utf-8", recordedInfo404)
+	return respond(c, 404, "text/plain; charset=utf-8", consultest.NotFound)
 }
 
 // answer is a complete answer of any status, type and body.
