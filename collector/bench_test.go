@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/go-kit/log"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/consul-status-exporter/consul_status_exporter/internal/consultest"
 )
@@ -97,8 +96,8 @@ func BenchmarkStatSamples(b *testing.B) {
 }
 
 // BenchmarkCollect is one whole scrape of a fake agent over loopback HTTP:
-// three requests, decoding, and a registry Gather, as the handler does it
-// minus the text exposition.
+// three requests, decoding, and the collector's own Gather into metric
+// families, as the handlers do it, minus the text exposition.
 func BenchmarkCollect(b *testing.B) {
 	srv := consultest.NewFixtureServer(b, filepath.Join(fixturesDir, "real-leader"))
 	base, err := url.Parse(srv.URL)
@@ -116,9 +115,7 @@ func BenchmarkCollect(b *testing.B) {
 	agent := client.NewAgent(base)
 	logger := log.NewNopLogger()
 	scrape := func() int {
-		reg := prometheus.NewRegistry()
-		reg.MustRegister(New(context.Background(), agent, logger))
-		mfs, err := reg.Gather()
+		mfs, err := New(context.Background(), agent, logger).Gather()
 		if err != nil {
 			b.Fatal(err)
 		}
