@@ -28,6 +28,7 @@ import (
 	sloggokit "github.com/tjhop/slog-gokit"
 
 	"github.com/consul-status-exporter/consul_status_exporter/collector"
+	"github.com/consul-status-exporter/consul_status_exporter/collector/consul"
 	"github.com/consul-status-exporter/consul_status_exporter/internal/selfmetrics"
 )
 
@@ -97,17 +98,17 @@ func run(args []string) int {
 	// CONSUL_HTTP_SSL decides the scheme of an address written without one,
 	// as it does for the consul CLI.
 	scheme := api.DefaultConfig().Scheme
-	base, err := collector.ParseTarget(c.server, scheme)
+	base, err := consul.ParseTarget(c.server, scheme)
 	if err != nil {
 		level.Error(logger).Log("msg", "Bad --consul.server", "err", err)
 		return 1
 	}
-	token, err := collector.NewToken(c.tokenFile, os.Getenv("CONSUL_HTTP_TOKEN"))
+	token, err := consul.NewToken(c.tokenFile, os.Getenv("CONSUL_HTTP_TOKEN"))
 	if err != nil {
 		level.Error(logger).Log("msg", "Cannot read the ACL token", "err", err)
 		return 1
 	}
-	client, err := collector.NewClient(collector.ClientOptions{
+	client, err := consul.NewClient(consul.ClientOptions{
 		Token: token, CAFile: c.caFile, CertFile: c.certFile, KeyFile: c.keyFile,
 		ServerName: c.serverName, Insecure: c.insecure,
 	})

@@ -10,6 +10,8 @@ import (
 	"github.com/go-kit/log"
 
 	"github.com/consul-status-exporter/consul_status_exporter/internal/consultest"
+
+	"github.com/consul-status-exporter/consul_status_exporter/collector/consul"
 )
 
 // The decode benchmarks run on recorded answers of a real agent, so their
@@ -27,13 +29,13 @@ func readFixture(b *testing.B, scenario, name string) []byte {
 
 func BenchmarkDecodeAgentSelf(b *testing.B) {
 	body := readFixture(b, "real-leader", "agent_self.json")
-	if st, err := DecodeAgentSelf(body); err != nil || len(st["raft"]) == 0 {
-		b.Fatalf("DecodeAgentSelf: %d raft keys, %v", len(st["raft"]), err)
+	if st, err := consul.DecodeAgentSelf(body); err != nil || len(st["raft"]) == 0 {
+		b.Fatalf("consul.DecodeAgentSelf: %d raft keys, %v", len(st["raft"]), err)
 	}
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := DecodeAgentSelf(body); err != nil {
+		if _, err := consul.DecodeAgentSelf(body); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -41,13 +43,13 @@ func BenchmarkDecodeAgentSelf(b *testing.B) {
 
 func BenchmarkDecodeInfo(b *testing.B) {
 	body := readFixture(b, "status-endpoint-sample", "info.json")
-	if st, err := DecodeInfo(body); err != nil || len(st["raft"]) == 0 {
-		b.Fatalf("DecodeInfo: %d raft keys, %v", len(st["raft"]), err)
+	if st, err := consul.DecodeInfo(body); err != nil || len(st["raft"]) == 0 {
+		b.Fatalf("consul.DecodeInfo: %d raft keys, %v", len(st["raft"]), err)
 	}
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := DecodeInfo(body); err != nil {
+		if _, err := consul.DecodeInfo(body); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -55,12 +57,12 @@ func BenchmarkDecodeInfo(b *testing.B) {
 
 func BenchmarkDecodeLeader(b *testing.B) {
 	body := readFixture(b, "real-leader", "leader.json")
-	if l, err := DecodeLeader(body); err != nil || l == "" {
-		b.Fatalf("DecodeLeader: %q, %v", l, err)
+	if l, err := consul.DecodeLeader(body); err != nil || l == "" {
+		b.Fatalf("consul.DecodeLeader: %q, %v", l, err)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := DecodeLeader(body); err != nil {
+		if _, err := consul.DecodeLeader(body); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -68,19 +70,19 @@ func BenchmarkDecodeLeader(b *testing.B) {
 
 func BenchmarkDecodePeers(b *testing.B) {
 	body := readFixture(b, "real-leader", "peers.json")
-	if p, err := DecodePeers(body); err != nil || len(p) == 0 {
-		b.Fatalf("DecodePeers: %v, %v", p, err)
+	if p, err := consul.DecodePeers(body); err != nil || len(p) == 0 {
+		b.Fatalf("consul.DecodePeers: %v, %v", p, err)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := DecodePeers(body); err != nil {
+		if _, err := consul.DecodePeers(body); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
 
 func BenchmarkStatSamples(b *testing.B) {
-	st, err := DecodeAgentSelf(readFixture(b, "real-leader", "agent_self.json"))
+	st, err := consul.DecodeAgentSelf(readFixture(b, "real-leader", "agent_self.json"))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -104,11 +106,11 @@ func BenchmarkCollect(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	tok, err := NewToken("", "")
+	tok, err := consul.NewToken("", "")
 	if err != nil {
 		b.Fatal(err)
 	}
-	client, err := NewClient(ClientOptions{Token: tok})
+	client, err := consul.NewClient(consul.ClientOptions{Token: tok})
 	if err != nil {
 		b.Fatal(err)
 	}

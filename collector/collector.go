@@ -10,6 +10,8 @@ import (
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/consul-status-exporter/consul_status_exporter/collector/consul"
 )
 
 // Options turns on the optional collectors.
@@ -26,17 +28,15 @@ type Options struct {
 // that request's context, so the scrape ends when Prometheus gives up.
 type Collector struct {
 	ctx    context.Context
-	agent  *Agent
+	agent  *consul.Agent
 	opts   Options
 	logger log.Logger
 }
 
 var _ prometheus.Collector = (*Collector)(nil)
 
-var descs = allDescs()
-
 // New returns a collector that scrapes agent within ctx.
-func New(ctx context.Context, agent *Agent, logger log.Logger, opts ...Options) *Collector {
+func New(ctx context.Context, agent *consul.Agent, logger log.Logger, opts ...Options) *Collector {
 	c := &Collector{ctx: ctx, agent: agent, logger: logger}
 	if len(opts) > 0 {
 		c.opts = opts[0]
@@ -46,8 +46,8 @@ func New(ctx context.Context, agent *Agent, logger log.Logger, opts ...Options) 
 
 // Describe sends every Desc the collector may emit; it never calls Consul.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range descs {
-		ch <- d
+	for _, m := range table {
+		ch <- m.desc
 	}
 }
 
@@ -74,20 +74,20 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 // consul_up and the per-endpoint metrics included. A failed endpoint costs
 // only its own samples.
 func (c *Collector) scrape() []sample {
-	token, err := c.agent.client.token.Get()
+	token, err := c.agent.Token()
 	if err != nil {
 		level.Warn(c.logger).Log("msg", "Could not re-read the ACL token file, using the last token read", "err", err)
 	}
 	jobs := []*job{
-		{endpoint: endpointInfo, core: true, run: func(tok string) ([]sample, error) { return c.agent.info(c.ctx, tok) }},
-		{endpoint: endpointLeader, core: true, run: func(tok string) ([]sample, error) { return c.agent.leader(c.ctx, tok) }},
-		{endpoint: endpointPeers, core: true, run: func(tok string) ([]sample, error) { return c.agent.peers(c.ctx, tok) }},
+		{endpoint: endpointInfo, core: true, run: c.info},
+		{endpoint: endpointLeader, core: true, run: c.leader},
+		{endpoint: endpointPeers, core: true, run: c.peers},
 	}
 	if c.opts.Autopilot {
-		jobs = append(jobs, &job{endpoint: endpointAutopilot, run: func(tok string) ([]sample, error) { return c.agent.autopilot(c.ctx, tok) }})
+		jobs = append(jobs, &job{endpoint: endpointAutopilot, run: c.autopilot})
 	}
 	if c.opts.Members {
-		jobs = append(jobs, &job{endpoint: endpointMembers, run: c.memberSamples})
+		jobs = append(jobs, &job{endpoint: endpointMembers, run: c.members})
 	}
 	var wg sync.WaitGroup
 	for _, j := range jobs[1:] {
@@ -109,7 +109,7 @@ func (c *Collector) scrape() []sample {
 			if j.core {
 				up = 0
 			}
-			level.Error(c.logger).Log("msg", "Consul request failed", "agent", c.agent.base, "endpoint", j.endpoint, "err", j.err)
+			level.Error(c.logger).Log("msg", "Consul request failed", "agent", c.agent.String(), "endpoint", j.endpoint, "err", j.err)
 		}
 		out = append(out,
 			sample{desc: endpointUpDesc, value: ok, labels: []string{j.endpoint}},
@@ -132,79 +132,28 @@ func (j *job) do(token string) {
 	j.samples, j.err = j.run(token)
 }
 
-func (a *Agent) leader(ctx context.Context, token string) ([]sample, error) {
-	body, release, err := a.fetch(ctx, pathLeader, token)
-	defer release()
-	if err == nil {
-		var addr string
-		if addr, err = DecodeLeader(body); err == nil {
-			if addr == "" {
-				return []sample{{desc: leaderDesc, value: 0}}, nil
-			}
-			return []sample{{desc: leaderDesc, value: 1}, {desc: leaderInfoDesc, value: 1, labels: []string{addr}}}, nil
-		}
-	}
-	return nil, fmt.Errorf("%s: %w", pathLeader, err)
-}
+// Each endpoint's job: ask the Consul side, turn the answer into samples.
 
-func (a *Agent) peers(ctx context.Context, token string) ([]sample, error) {
-	body, release, err := a.fetch(ctx, pathPeers, token)
-	defer release()
-	if err == nil {
-		var peers []string
-		if peers, err = DecodePeers(body); err == nil {
-			out := make([]sample, 0, len(peers)+1)
-			out = append(out, sample{desc: peersDesc, value: float64(len(peers))})
-			seen := make(map[string]bool, len(peers))
-			for _, p := range peers {
-				if !seen[p] { // a duplicate series would fail the whole exposition
-					seen[p] = true
-					out = append(out, sample{desc: peerInfoDesc, value: 1, labels: []string{p}})
-				}
-			}
-			return out, nil
-		}
-	}
-	return nil, fmt.Errorf("%s: %w", pathPeers, err)
-}
-
-// memberSamples reads the LAN and WAN pools at once. A client agent answers
-// the WAN question with an empty list. An empty LAN list cannot be true (the
-// agent itself is a member): it is what ACLs without node:read look like.
-func (c *Collector) memberSamples(token string) ([]sample, error) {
-	var wan []sample
-	var wanErr error
-	var wg sync.WaitGroup
-	wg.Go(func() { wan, _, wanErr = c.agent.members(c.ctx, token, "wan", c.opts.MembersServersOnly) })
-	lan, n, err := c.agent.members(c.ctx, token, "lan", c.opts.MembersServersOnly)
-	wg.Wait()
-	if err == nil && n == 0 {
-		level.Warn(c.logger).Log("msg", "Consul listed no Serf LAN members: the ACL token probably lacks node:read", "agent", c.agent.base, "endpoint", endpointMembers)
-	}
-	if err := errors.Join(err, wanErr); err != nil {
+func (c *Collector) leader(token string) ([]sample, error) {
+	addr, err := c.agent.Leader(c.ctx, token)
+	if err != nil {
 		return nil, err
 	}
-	return append(lan, wan...), nil
+	return leaderSamples(addr), nil
 }
 
-// info reads the Stats sections from whichever endpoint the agent serves:
-// /v1/status/info where it exists, /v1/agent/self on every released Consul.
-// A 404 from one switches to the other, and the agent remembers the switch.
-func (a *Agent) info(ctx context.Context, token string) ([]sample, error) {
-	path, other := pathInfo, pathAgentSelf
-	if a.useSelf.Load() {
-		path, other = other, path
-	}
-	st, err := a.stats(ctx, path, token)
-	var he *HTTPError
-	if errors.As(err, &he) && he.Code == 404 {
-		path = other
-		if st, err = a.stats(ctx, path, token); err == nil {
-			a.useSelf.Store(path == pathAgentSelf)
-		}
-	}
+func (c *Collector) peers(token string) ([]sample, error) {
+	peers, err := c.agent.Peers(c.ctx, token)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, err
+	}
+	return peerSamples(peers), nil
+}
+
+func (c *Collector) info(token string) ([]sample, error) {
+	st, path, err := c.agent.Stats(c.ctx, token)
+	if err != nil {
+		return nil, err
 	}
 	samples, err := statSamples(st)
 	if err != nil {
@@ -213,14 +162,29 @@ func (a *Agent) info(ctx context.Context, token string) ([]sample, error) {
 	return samples, nil
 }
 
-func (a *Agent) stats(ctx context.Context, path, token string) (Stats, error) {
-	body, release, err := a.fetch(ctx, path, token)
-	defer release()
+func (c *Collector) autopilot(token string) ([]sample, error) {
+	h, err := c.agent.Autopilot(c.ctx, token)
 	if err != nil {
 		return nil, err
 	}
-	if path == pathAgentSelf {
-		return DecodeAgentSelf(body)
+	return autopilotSamples(h), nil
+}
+
+// members reads the LAN and WAN pools at once. A client agent answers the
+// WAN question with an empty list. An empty LAN list cannot be true (the
+// agent itself is a member): it is what ACLs without node:read look like.
+func (c *Collector) members(token string) ([]sample, error) {
+	var wan []consul.Member
+	var wanErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { wan, _, wanErr = c.agent.Members(c.ctx, token, "wan", c.opts.MembersServersOnly) })
+	lan, listed, err := c.agent.Members(c.ctx, token, "lan", c.opts.MembersServersOnly)
+	wg.Wait()
+	if err == nil && listed == 0 {
+		level.Warn(c.logger).Log("msg", "Consul listed no Serf LAN members: the ACL token probably lacks node:read", "agent", c.agent.String(), "endpoint", endpointMembers)
 	}
-	return DecodeInfo(body)
+	if err := errors.Join(err, wanErr); err != nil {
+		return nil, err
+	}
+	return append(serfMemberSamples(lan, "lan"), serfMemberSamples(wan, "wan")...), nil
 }

@@ -18,6 +18,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
+
+	"github.com/consul-status-exporter/consul_status_exporter/collector/consul"
 )
 
 // The first scrape of a released Consul finds /v1/status/info missing and
@@ -30,10 +32,10 @@ func TestInfoFallbackIsRemembered(t *testing.T) {
 			t.Fatalf("scrape %d: consul_up = %v", i, up)
 		}
 	}
-	if got := fs.Hits(pathInfo); got != 1 {
+	if got := fs.Hits(consul.PathInfo); got != 1 {
 		t.Errorf("/v1/status/info asked %d times over 3 scrapes, want 1", got)
 	}
-	if got := fs.Hits(pathAgentSelf); got != 3 {
+	if got := fs.Hits(consul.PathAgentSelf); got != 3 {
 		t.Errorf("/v1/agent/self asked %d times, want 3", got)
 	}
 }
@@ -47,8 +49,8 @@ func TestInfoServedDirectly(t *testing.T) {
 			t.Fatalf("consul_up = %v", up)
 		}
 	}
-	if fs.Hits(pathInfo) != 2 || fs.Hits(pathAgentSelf) != 0 {
-		t.Errorf("info hits %d, agent/self hits %d; want 2 and 0", fs.Hits(pathInfo), fs.Hits(pathAgentSelf))
+	if fs.Hits(consul.PathInfo) != 2 || fs.Hits(consul.PathAgentSelf) != 0 {
+		t.Errorf("info hits %d, agent/self hits %d; want 2 and 0", fs.Hits(consul.PathInfo), fs.Hits(consul.PathAgentSelf))
 	}
 }
 
@@ -84,7 +86,7 @@ func TestTokenFileReload(t *testing.T) {
 	if err := os.WriteFile(path, []byte("first\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	tok, err := NewToken(path, "from-env")
+	tok, err := consul.NewToken(path, "from-env")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,8 +109,8 @@ func TestTokenFileReload(t *testing.T) {
 	if err != nil && strings.Contains(err.Error(), "second-token") {
 		t.Errorf("error shows the token: %v", err)
 	}
-	if _, err := NewToken(filepath.Join(t.TempDir(), "missing"), ""); err == nil {
-		t.Error("NewToken with a missing file succeeded")
+	if _, err := consul.NewToken(filepath.Join(t.TempDir(), "missing"), ""); err == nil {
+		t.Error("consul.NewToken with a missing file succeeded")
 	}
 }
 
@@ -156,18 +158,18 @@ func TestHandlerBoundedByTimeout(t *testing.T) {
 	}
 }
 
-func mustAgent(t testing.TB, target, token string) *Agent {
+func mustAgent(t testing.TB, target, token string) *consul.Agent {
 	t.Helper()
-	base, err := ParseTarget(target, "http")
+	base, err := consul.ParseTarget(target, "http")
 	if err != nil {
 		t.Fatal(err)
 	}
 	return mustClient(t, token).NewAgent(base)
 }
 
-func scrapeUp(t testing.TB, agent *Agent) float64 {
+func scrapeUp(t testing.TB, agent *consul.Agent) float64 {
 	t.Helper()
-	ctx, cancel := WithTimeout(context.Background(), time.Second)
+	ctx, cancel := consul.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(New(ctx, agent, log.NewNopLogger()))

@@ -11,6 +11,8 @@ import (
 
 	"github.com/consul-status-exporter/consul_status_exporter/internal/consultest"
 	"github.com/go-kit/log"
+
+	"github.com/consul-status-exporter/consul_status_exporter/collector/consul"
 )
 
 // Prometheus servers in HA pairs, and people with curl, scrape one exporter
@@ -21,8 +23,8 @@ func TestConcurrentScrapes(t *testing.T) {
 	fake := startFakeConsul(t, nil)
 	defer fake.Close(t)
 	client := mustClient(t, testToken)
-	defer client.http.CloseIdleConnections()
-	base, err := ParseTarget(fake.URL(), "http")
+	defer client.CloseIdleConnections()
+	base, err := consul.ParseTarget(fake.URL(), "http")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +81,7 @@ func TestConcurrentScrapes(t *testing.T) {
 	// must go straight to /v1/agent/self.
 	infoAsked := func() (n int) {
 		for _, r := range fake.requests() {
-			if r.URL.Path == pathInfo {
+			if r.URL.Path == consul.PathInfo {
 				n++
 			}
 		}

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/consul-status-exporter/consul_status_exporter/internal/consultest"
+
+	"github.com/consul-status-exporter/consul_status_exporter/collector/consul"
 )
 
 // fakeConsul is a Consul agent on loopback that answers like the recorded
@@ -154,11 +156,11 @@ func writeBody(f *fakeConsul, c net.Conn, b []byte) bool {
 // recorded answers as the recorded Consul 1.22.6 did.
 func recorded(_ *fakeConsul, c net.Conn, req *http.Request) bool {
 	switch req.URL.Path {
-	case pathLeader:
+	case consul.PathLeader:
 		return respond(c, 200, "application/json", recordedLeader)
-	case pathPeers:
+	case consul.PathPeers:
 		return respond(c, 200, "application/json", recordedPeers)
-	case pathAgentSelf:
+	case consul.PathAgentSelf:
 		return respond(c, 200, "application/json", recordedAgentSelf)
 	}
 	return respond(c, 404, "text/plain; charset=utf-8", consultest.NotFound)

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/consul-status-exporter/consul_status_exporter/collector/consul"
 )
 
 // The fuzz targets below hold every decoder to one promise: whatever Consul
@@ -45,7 +47,7 @@ func checkErr(t *testing.T, err error) {
 
 // checkStats holds a decoded Stats to what decodeSections promises, then
 // runs it through statSamples.
-func checkStats(t *testing.T, st Stats) {
+func checkStats(t *testing.T, st consul.Stats) {
 	t.Helper()
 	if len(st) == 0 {
 		t.Fatal("no error and no sections")
@@ -90,7 +92,7 @@ func FuzzDecodeInfo(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		st, err := DecodeInfo(body)
+		st, err := consul.DecodeInfo(body)
 		if err != nil {
 			checkErr(t, err)
 			return
@@ -107,7 +109,7 @@ func FuzzDecodeAgentSelf(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		st, err := DecodeAgentSelf(body)
+		st, err := consul.DecodeAgentSelf(body)
 		if err != nil {
 			checkErr(t, err)
 			return
@@ -138,7 +140,7 @@ func FuzzStatSamples(f *testing.F) {
 	} {
 		f.Add(c.section, c.key, []byte(c.value))
 	}
-	base, err := DecodeAgentSelf([]byte(recordedFollowerSelf))
+	base, err := consul.DecodeAgentSelf([]byte(recordedFollowerSelf))
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -147,7 +149,7 @@ func FuzzStatSamples(f *testing.F) {
 		if !json.Valid(value) {
 			return
 		}
-		st := make(Stats, len(base)+1)
+		st := make(consul.Stats, len(base)+1)
 		for name, sec := range base {
 			st[name] = make(map[string]json.RawMessage, len(sec)+1)
 			for k, v := range sec {
@@ -173,7 +175,7 @@ func FuzzDecodeLeader(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		addr, err := DecodeLeader(body)
+		addr, err := consul.DecodeLeader(body)
 		if err != nil {
 			checkErr(t, err)
 			return
@@ -195,7 +197,7 @@ func FuzzDecodeLeader(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if back, err := DecodeLeader(again); err != nil || back != addr {
+		if back, err := consul.DecodeLeader(again); err != nil || back != addr {
 			t.Fatalf("leader %q re-encoded as %s decodes to %q, %v", addr, again, back, err)
 		}
 	})
@@ -207,12 +209,12 @@ func FuzzDecodePeers(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		peers, err := DecodePeers(body)
+		peers, err := consul.DecodePeers(body)
 		if err != nil {
 			checkErr(t, err)
 			return
 		}
-		if len(peers) > maxPeers {
+		if len(peers) > consul.MaxPeers {
 			t.Fatalf("%d peers accepted", len(peers))
 		}
 		for _, p := range peers {
@@ -227,7 +229,7 @@ func FuzzDecodePeers(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if back, err := DecodePeers(again); err != nil || !reflect.DeepEqual(back, peers) {
+		if back, err := consul.DecodePeers(again); err != nil || !reflect.DeepEqual(back, peers) {
 			t.Fatalf("peers %q re-encoded as %s decode to %q, %v", peers, again, back, err)
 		}
 	})
@@ -247,7 +249,7 @@ func FuzzParseDuration(f *testing.F) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			secs, ok, err := parseDuration(raw)
+			secs, ok, err := consul.ParseDuration(raw)
 			d, perr := time.ParseDuration(s)
 			switch {
 			case s == "never":
@@ -271,7 +273,7 @@ func FuzzParseDuration(f *testing.F) {
 			}
 		}
 		// The same text as a raw value: a bare JSON number is nanoseconds.
-		secs, ok, err := parseDuration(json.RawMessage(s))
+		secs, ok, err := consul.ParseDuration(json.RawMessage(s))
 		if err != nil {
 			checkErr(t, err)
 			return

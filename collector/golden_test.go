@@ -18,6 +18,8 @@ import (
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
+
+	"github.com/consul-status-exporter/consul_status_exporter/collector/consul"
 )
 
 var update = flag.Bool("update", false, "rewrite fixtures/*/metrics.golden and log.golden")
@@ -44,7 +46,7 @@ var specialScenarios = map[string]func(t *testing.T, dir string) string{
 	"timeout": func(t *testing.T, _ string) string {
 		fixture := consultest.Fixture(t, filepath.Join(fixturesDir, "real-follower"))
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path == pathLeader {
+			if r.URL.Path == consul.PathLeader {
 				<-r.Context().Done()
 				return
 			}
@@ -57,11 +59,11 @@ var specialScenarios = map[string]func(t *testing.T, dir string) string{
 	"oversize-body": func(t *testing.T, _ string) string {
 		fixture := consultest.Fixture(t, filepath.Join(fixturesDir, "real-follower"))
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path == pathAgentSelf {
+			if r.URL.Path == consul.PathAgentSelf {
 				w.Header().Set("Content-Type", "application/json")
 				w.Write([]byte(`{"Stats":{},"Padding":"`))
 				chunk := bytes.Repeat([]byte("x"), 64<<10)
-				for written := 0; written <= MaxBodyBytes; written += len(chunk) {
+				for written := 0; written <= consul.MaxBodyBytes; written += len(chunk) {
 					if _, err := w.Write(chunk); err != nil {
 						return
 					}
@@ -107,14 +109,14 @@ func TestGolden(t *testing.T) {
 // replaced by a fixed word so the goldens do not depend on a port.
 func scrapeOnce(t *testing.T, target string, opts Options) (metrics, logs string) {
 	t.Helper()
-	base, err := ParseTarget(target, "http")
+	base, err := consul.ParseTarget(target, "http")
 	if err != nil {
 		t.Fatal(err)
 	}
 	client := mustClient(t, "")
 	var logBuf bytes.Buffer
 	logger := log.NewLogfmtLogger(log.NewSyncWriter(&logBuf))
-	ctx, cancel := WithTimeout(context.Background(), goldenTimeout)
+	ctx, cancel := consul.WithTimeout(context.Background(), goldenTimeout)
 	defer cancel()
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(New(ctx, client.NewAgent(base), logger, opts))
@@ -162,13 +164,13 @@ func scenarioOptions(t *testing.T, dir string) Options {
 	return o
 }
 
-func mustClient(t testing.TB, token string) *Client {
+func mustClient(t testing.TB, token string) *consul.Client {
 	t.Helper()
-	tok, err := NewToken("", token)
+	tok, err := consul.NewToken("", token)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := NewClient(ClientOptions{Token: tok})
+	c, err := consul.NewClient(consul.ClientOptions{Token: tok})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,7 +222,7 @@ func TestGatherMatchesRegistry(t *testing.T) {
 				}
 				return out.String()
 			}
-			ctx, cancel := WithTimeout(context.Background(), time.Second)
+			ctx, cancel := consul.WithTimeout(context.Background(), time.Second)
 			defer cancel()
 			reg := prometheus.NewPedanticRegistry()
 			reg.MustRegister(New(ctx, agent, log.NewNopLogger(), opts))

@@ -16,6 +16,8 @@ import (
 
 	"github.com/consul-status-exporter/consul_status_exporter/internal/consultest"
 	"github.com/go-kit/log"
+
+	"github.com/consul-status-exporter/consul_status_exporter/collector/consul"
 )
 
 // The hostile suite puts the real MetricsHandler in front of a fake Consul
@@ -35,7 +37,7 @@ const (
 )
 
 var endpointOfPath = map[string]string{
-	pathLeader: endpointLeader, pathPeers: endpointPeers, pathInfo: endpointInfo, pathAgentSelf: endpointInfo,
+	consul.PathLeader: endpointLeader, consul.PathPeers: endpointPeers, consul.PathInfo: endpointInfo, consul.PathAgentSelf: endpointInfo,
 }
 
 type hostileCase struct {
@@ -68,49 +70,49 @@ func hostileCases(elsewhere string) []hostileCase {
 		return string(b)
 	}
 	return []hostileCase{
-		{"trickled body", pathLeader, trickle(recordedLeader), timeout},
-		{"never answers", pathAgentSelf, silent, timeout},
-		{"reset mid-body", pathPeers, resetMidBody, `connection reset by peer`},
-		{"closed after headers", pathLeader, closeAfterHeaders, `unexpected EOF`},
-		{"2 GiB body", pathAgentSelf, stream(2<<30, `{"Stats": {"raft": {"term": "`, `"}}}`), bodyLimit},
-		{"gzip bomb if asked", pathAgentSelf, bomb(false), ""},
-		{"gzip bomb unasked", pathAgentSelf, bomb(true), `invalid JSON at byte 1: want a JSON object`},
-		{"redirect to another host", pathLeader, redirectTo("http://" + elsewhere),
+		{"trickled body", consul.PathLeader, trickle(recordedLeader), timeout},
+		{"never answers", consul.PathAgentSelf, silent, timeout},
+		{"reset mid-body", consul.PathPeers, resetMidBody, `connection reset by peer`},
+		{"closed after headers", consul.PathLeader, closeAfterHeaders, `unexpected EOF`},
+		{"2 GiB body", consul.PathAgentSelf, stream(2<<30, `{"Stats": {"raft": {"term": "`, `"}}}`), bodyLimit},
+		{"gzip bomb if asked", consul.PathAgentSelf, bomb(false), ""},
+		{"gzip bomb unasked", consul.PathAgentSelf, bomb(true), `invalid JSON at byte 1: want a JSON object`},
+		{"redirect to another host", consul.PathLeader, redirectTo("http://" + elsewhere),
 			`HTTP 307 Temporary Redirect redirect to http://` + regexp.QuoteMeta(elsewhere) + `/v1/status/leader \(not followed\)`},
-		{"429 with Retry-After", pathPeers, answer(429, "text/plain", "rate limit exceeded", "Retry-After: 120"),
+		{"429 with Retry-After", consul.PathPeers, answer(429, "text/plain", "rate limit exceeded", "Retry-After: 120"),
 			`HTTP 429 Too Many Requests: rate limit exceeded`},
-		{"503 with Retry-After", pathAgentSelf, answer(503, "text/plain", "No known Consul servers", "Retry-After: 30"),
+		{"503 with Retry-After", consul.PathAgentSelf, answer(503, "text/plain", "No known Consul servers", "Retry-After: 30"),
 			`/v1/agent/self: HTTP 503 Service Unavailable: No known Consul servers$`},
-		{"leader null", pathLeader, answer(200, "application/json", "null"), `got null, want a JSON string`},
-		{"leader list", pathLeader, answer(200, "application/json", "[]"), `got a JSON array, want a JSON string`},
-		{"leader 10 MB string", pathLeader, stream(10<<20, `"`, `"`), bodyLimit},
-		{"403 ACL denied", pathAgentSelf,
+		{"leader null", consul.PathLeader, answer(200, "application/json", "null"), `got null, want a JSON string`},
+		{"leader list", consul.PathLeader, answer(200, "application/json", "[]"), `got a JSON array, want a JSON string`},
+		{"leader 10 MB string", consul.PathLeader, stream(10<<20, `"`, `"`), bodyLimit},
+		{"403 ACL denied", consul.PathAgentSelf,
 			answer(403, "text/plain", "Permission denied: token with AccessorID '5a5f3c4c-3f0b-4ba9-bb8c-5c2d3ff3c0b5' lacks permission 'agent:read' on \"vm\""),
 			`ACL denied, the exporter's ACL token was refused: check that it exists and carries the permission: HTTP 403 Forbidden: Permission denied: token with AccessorID`},
-		{"500 text body", pathLeader,
+		{"500 text body", consul.PathLeader,
 			answer(500, "text/plain", "rpc error getting client: failed to get conn: dial tcp 127.0.0.1:8300: connect: connection refused"),
 			`HTTP 500 Internal Server Error: rpc error getting client: failed to get conn`},
-		{"500 echoing the token", pathPeers, answer(500, "text/plain", "bad X-Consul-Token: "+testToken+"\n"),
+		{"500 echoing the token", consul.PathPeers, answer(500, "text/plain", "bad X-Consul-Token: "+testToken+"\n"),
 			`HTTP 500 Internal Server Error: bad X-Consul-Token: `},
-		{"HTML error page with 200", pathAgentSelf,
+		{"HTML error page with 200", consul.PathAgentSelf,
 			answer(200, "text/html", "<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>"),
 			`invalid JSON at byte 1: want a JSON object \(body starts "<!DOCTYPE html> <html><head><title>502 B"\)$`},
-		{"200 echoing the token", pathLeader, answer(200, "text/plain", "token="+testToken),
+		{"200 echoing the token", consul.PathLeader, answer(200, "text/plain", "token="+testToken),
 			`invalid JSON at byte 2: invalid character 'o' in literal true`},
-		{"200 echoing the token across the snippet's end", pathLeader,
+		{"200 echoing the token across the snippet's end", consul.PathLeader,
 			answer(200, "text/plain", "<p>"+strings.Repeat(".", 31)+testToken), `invalid JSON at byte 1`},
-		{"redirect echoing the token", pathPeers, answer(302, "text/plain", "", "Location: http://"+elsewhere+"/login?token="+testToken),
+		{"redirect echoing the token", consul.PathPeers, answer(302, "text/plain", "", "Location: http://"+elsewhere+"/login?token="+testToken),
 			`HTTP 302 Found redirect to http://` + regexp.QuoteMeta(elsewhere) + `/login\?token=.+ \(not followed\)`},
-		{"trailing commas", pathAgentSelf, answer(200, "application/json", `{"Stats": {"agent": {"checks": "0",},}}`),
+		{"trailing commas", consul.PathAgentSelf, answer(200, "application/json", `{"Stats": {"agent": {"checks": "0",},}}`),
 			`invalid JSON at byte 36: invalid character '}' looking for beginning of object key string`},
-		{"applied_index abc", pathAgentSelf, answer(200, "application/json", selfWith("raft", "applied_index", "abc")),
+		{"applied_index abc", consul.PathAgentSelf, answer(200, "application/json", selfWith("raft", "applied_index", "abc")),
 			`/v1/agent/self: raft.applied_index: "abc" is not a number`},
-		{"list for a section", pathAgentSelf, answer(200, "application/json", selfWith("runtime", "", []string{"arch", "amd64"})),
+		{"list for a section", consul.PathAgentSelf, answer(200, "application/json", selfWith("runtime", "", []string{"arch", "amd64"})),
 			`/v1/agent/self: section "runtime": got a list, want an object`},
-		{"list for a section of status/info", pathInfo, answer(200, "application/json", `{"raft": [], "agent": {"checks": 0}}`),
+		{"list for a section of status/info", consul.PathInfo, answer(200, "application/json", `{"raft": [], "agent": {"checks": 0}}`),
 			`/v1/status/info: section "raft": got a list, want an object`},
-		{"empty body", pathPeers, answer(200, "application/json", ""), `empty body, want a JSON list of addresses`},
-		{"valid JSON over 4 MiB", pathAgentSelf, stream(MaxBodyBytes+1024, recordedAgentSelf, ""), bodyLimit},
+		{"empty body", consul.PathPeers, answer(200, "application/json", ""), `empty body, want a JSON list of addresses`},
+		{"valid JSON over 4 MiB", consul.PathAgentSelf, stream(consul.MaxBodyBytes+1024, recordedAgentSelf, ""), bodyLimit},
 	}
 }
 
@@ -121,7 +123,7 @@ type hostileRun struct {
 	took    time.Duration
 	log     string
 	metrics map[string]string
-	client  *Client
+	client  *consul.Client
 }
 
 // scrapeExporter builds the exporter for target with the test token and a
@@ -129,7 +131,7 @@ type hostileRun struct {
 func scrapeExporter(t *testing.T, target string, timeout time.Duration) hostileRun {
 	t.Helper()
 	client := mustClient(t, testToken)
-	base, err := ParseTarget(target, "http")
+	base, err := consul.ParseTarget(target, "http")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +253,7 @@ func warmUpExporter(t *testing.T) {
 		defer fake.Close(t)
 		r := scrapeExporter(t, fake.URL(), 10*time.Second)
 		r.checkOutcome(t, nil)
-		r.client.http.CloseIdleConnections()
+		r.client.CloseIdleConnections()
 	})
 }
 
@@ -310,7 +312,7 @@ func TestHostileConsul(t *testing.T) {
 
 			// The fake still misbehaves here: whatever the exporter
 			// started for this scrape must have ended on its own.
-			r.client.http.CloseIdleConnections()
+			r.client.CloseIdleConnections()
 			waitExporterIdle(t, 2*time.Second)
 			if sent := fake.sent.Load(); sent > 64<<20 {
 				t.Errorf("the fake managed to send %d MiB: the body was not cut off", sent>>20)
@@ -348,7 +350,7 @@ func TestHostileConsulSlowTLSHandshake(t *testing.T) {
 	if mute.accepted.Load() == 0 {
 		t.Error("the exporter never connected: the test proved nothing")
 	}
-	r.client.http.CloseIdleConnections()
+	r.client.CloseIdleConnections()
 	waitExporterIdle(t, 2*time.Second)
 	mute.Close()
 	waitGoroutines(t, baseline, 2, 2*time.Second)

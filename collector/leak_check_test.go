@@ -13,7 +13,7 @@ import (
 var exporterStackMarks = []string{
 	"net/http.(*persistConn)",
 	"net/http.(*Transport)",
-	"/collector.(*Agent)",
+	"/collector.(*consul.Agent)",
 	"/collector.(*Collector)",
 }
 

@@ -20,21 +20,42 @@ type MetricDoc struct {
 	Labels     []string
 }
 
-var docs []MetricDoc
+// descMeta is what the exposition needs of a Desc, kept from desc().
+type descMeta struct {
+	desc       *prometheus.Desc
+	name, help string
+	labels     []string // as declared
+	order      []int    // indices of labels sorted by name, as label pairs are
+}
+
+// table is every Desc of the contract in declaration order, and metaOf the
+// same entries by Desc: Describe, the exposition, the README's table and
+// the tests all read these, which only desc() fills.
+var (
+	table  []*descMeta
+	metaOf = map[*prometheus.Desc]*descMeta{}
+)
 
 // Metrics lists every metric the collector can emit, in declaration order.
-func Metrics() []MetricDoc { return append([]MetricDoc(nil), docs...) }
+func Metrics() []MetricDoc {
+	out := make([]MetricDoc, len(table))
+	for i, m := range table {
+		out[i] = MetricDoc{Name: m.name, Help: m.help, Labels: m.labels}
+	}
+	return out
+}
 
 func desc(name, help string, labels ...string) *prometheus.Desc {
 	name = namespace + "_" + name
-	docs = append(docs, MetricDoc{Name: name, Help: help, Labels: labels})
 	d := prometheus.NewDesc(name, help, labels, nil)
 	order := make([]int, len(labels))
 	for i := range order {
 		order[i] = i
 	}
 	slices.SortFunc(order, func(a, b int) int { return strings.Compare(labels[a], labels[b]) })
-	metaOf[d] = &descMeta{name: name, help: help, labels: labels, order: order}
+	m := &descMeta{desc: d, name: name, help: help, labels: labels, order: order}
+	table = append(table, m)
+	metaOf[d] = m
 	return d
 }
 
@@ -52,6 +73,23 @@ var (
 	buildInfoDesc    = desc("build_info", "The Consul agent's version, revision and prerelease tag.", "version", "revision", "prerelease")
 	raftStates       = [...]string{"Leader", "Follower", "Candidate", "Shutdown"}
 	serfPools        = [...]string{"lan", "wan"}
+)
+
+// The optional collectors' metrics.
+var (
+	autopilotHealthyDesc     = desc("autopilot_healthy", "Whether autopilot considers the cluster healthy (1) or not (0).")
+	autopilotToleranceDesc   = desc("autopilot_failure_tolerance", "Number of voting servers the cluster can lose while keeping quorum, per autopilot.")
+	autopilotServerLabels    = []string{"server_id", "name", "address"}
+	autopilotSrvHealthyDesc  = desc("autopilot_server_healthy", "Whether autopilot considers this server healthy (1) or not (0).", autopilotServerLabels...)
+	autopilotSrvVoterDesc    = desc("autopilot_server_voter", "Whether this server is a Raft voter (1) or not (0).", autopilotServerLabels...)
+	autopilotSrvContactDesc  = desc("autopilot_server_last_contact_seconds", "Time since this server last heard from the leader, per autopilot, in seconds.", autopilotServerLabels...)
+	autopilotSrvLastIdxDesc  = desc("autopilot_server_last_index", "Index of the last Raft log entry on this server, per autopilot.", autopilotServerLabels...)
+	autopilotSrvLastTermDesc = desc("autopilot_server_last_term", "Raft term of this server, per autopilot.", autopilotServerLabels...)
+
+	memberStatusDesc = desc("serf_member_status", "Serf status of the member as this agent sees it: 1 for the current status, 0 for the others.", "member", "pool", "status")
+	memberInfoDesc   = desc("serf_member_info", "One series per Serf member, with its address, role (consul for servers, node for clients) and Consul version.", "member", "pool", "address", "role", "version")
+	// Serf's member status codes, in order; 0 (none) has no series set to 1.
+	memberStatuses = [...]string{1: "alive", 2: "leaving", 3: "left", 4: "failed"}
 )
 
 const (
@@ -134,15 +172,4 @@ func serfMetrics() []statMetric {
 		}
 	}
 	return ms
-}
-
-// allDescs lists every Desc, for Describe.
-func allDescs() []*prometheus.Desc {
-	ds := []*prometheus.Desc{upDesc, endpointUpDesc, endpointTimeDesc, leaderDesc, leaderInfoDesc,
-		peersDesc, peerInfoDesc, lastContactDesc, raftStateDesc, runtimeInfoDesc, buildInfoDesc}
-	for _, m := range statMetrics {
-		ds = append(ds, m.desc)
-	}
-	return append(ds, autopilotHealthyDesc, autopilotToleranceDesc, autopilotSrvHealthyDesc, autopilotSrvVoterDesc,
-		autopilotSrvContactDesc, autopilotSrvLastIdxDesc, autopilotSrvLastTermDesc, memberStatusDesc, memberInfoDesc)
 }

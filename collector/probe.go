@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"regexp"
 	"sync"
+
+	"github.com/consul-status-exporter/consul_status_exporter/collector/consul"
 )
 
 // AllowList decides which targets /probe may contact. The pattern is fully
@@ -29,31 +31,30 @@ func (a *AllowList) Allows(hostport string) bool { return a.re.MatchString(hostp
 // fallback) and nothing else, bounded so that a stream of distinct targets
 // cannot grow memory: the least recently probed agent is forgotten first.
 type agentCache struct {
-	client *Client
-	max    int
+	max int
 
 	mu    sync.Mutex
-	order *list.List // of *Agent, most recent first
+	order *list.List // of *consul.Agent, most recent first
 	byURL map[string]*list.Element
 }
 
-func newAgentCache(c *Client, max int) *agentCache {
-	return &agentCache{client: c, max: max, order: list.New(), byURL: map[string]*list.Element{}}
+func newAgentCache(max int) *agentCache {
+	return &agentCache{max: max, order: list.New(), byURL: map[string]*list.Element{}}
 }
 
-func (ac *agentCache) get(base string, build func() *Agent) *Agent {
+func (ac *agentCache) get(base string, build func() *consul.Agent) *consul.Agent {
 	ac.mu.Lock()
 	defer ac.mu.Unlock()
 	if e, ok := ac.byURL[base]; ok {
 		ac.order.MoveToFront(e)
-		return e.Value.(*Agent)
+		return e.Value.(*consul.Agent)
 	}
 	a := build()
 	ac.byURL[base] = ac.order.PushFront(a)
 	if ac.order.Len() > ac.max {
 		oldest := ac.order.Back()
 		ac.order.Remove(oldest)
-		delete(ac.byURL, oldest.Value.(*Agent).base)
+		delete(ac.byURL, oldest.Value.(*consul.Agent).String())
 	}
 	return a
 }
@@ -68,19 +69,19 @@ func (ac *agentCache) len() int {
 const MaxProbeTargets = 4096
 
 // ProbeHandler serves /probe?target=<agent>: the same Consul metrics as
-// /metrics, for any allowed agent, from a fresh registry per request (the
-// exporter's own go_/process_ metrics stay on /metrics). A bad or missing
+// /metrics, for any allowed agent, gathered by a collector made for the
+// request (the exporter's own go_/process_ metrics stay on /metrics). A bad or missing
 // target is a 400, a target outside the allow-list a 403 with nothing sent
 // to it; a failed probe is data (consul_up 0, HTTP 200).
-func ProbeHandler(client *Client, allow *AllowList, defaultScheme string, o HandlerOptions) http.Handler {
-	cache := newAgentCache(client, MaxProbeTargets)
+func ProbeHandler(client *consul.Client, allow *AllowList, defaultScheme string, o HandlerOptions) http.Handler {
+	cache := newAgentCache(MaxProbeTargets)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		target := r.URL.Query().Get("target")
 		if target == "" {
 			plainError(w, "missing target parameter: /probe?target=host:port", http.StatusBadRequest)
 			return
 		}
-		base, err := ParseTarget(target, defaultScheme)
+		base, err := consul.ParseTarget(target, defaultScheme)
 		if err != nil {
 			plainError(w, err.Error(), http.StatusBadRequest)
 			return
@@ -89,8 +90,8 @@ func ProbeHandler(client *Client, allow *AllowList, defaultScheme string, o Hand
 			plainError(w, fmt.Sprintf("target %q is not allowed by --probe.allowed-targets", base.Host), http.StatusForbidden)
 			return
 		}
-		agent := cache.get(base.String(), func() *Agent { return client.NewAgent(base) })
-		ctx, cancel := WithTimeout(r.Context(), o.ScrapeTimeout(r))
+		agent := cache.get(base.String(), func() *consul.Agent { return client.NewAgent(base) })
+		ctx, cancel := consul.WithTimeout(r.Context(), o.ScrapeTimeout(r))
 		defer cancel()
 		serve(w, r, o.Logger, New(ctx, agent, o.Logger, o.Collectors))
 	})

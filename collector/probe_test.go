@@ -16,6 +16,8 @@ import (
 	"github.com/go-kit/log"
 
 	"github.com/consul-status-exporter/consul_status_exporter/internal/consultest"
+
+	"github.com/consul-status-exporter/consul_status_exporter/collector/consul"
 )
 
 func probe(t *testing.T, h http.Handler, target string) (int, string) {
@@ -129,10 +131,11 @@ func TestAllowListIsAnchored(t *testing.T) {
 
 // The per-agent memory is bounded: old targets are forgotten, recent ones kept.
 func TestAgentCacheBounded(t *testing.T) {
-	c := newAgentCache(mustClient(t, ""), 3)
-	mk := func(i int) *Agent {
-		u, _ := ParseTarget(fmt.Sprintf("10.0.0.%d:8500", i), "http")
-		return c.get(u.String(), func() *Agent { return c.client.NewAgent(u) })
+	client := mustClient(t, "")
+	c := newAgentCache(3)
+	mk := func(i int) *consul.Agent {
+		u, _ := consul.ParseTarget(fmt.Sprintf("10.0.0.%d:8500", i), "http")
+		return c.get(u.String(), func() *consul.Agent { return client.NewAgent(u) })
 	}
 	first := mk(1)
 	for i := 2; i <= 100; i++ {

@@ -6,10 +6,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
-)
 
-// labelCounts is how many label values each Desc takes; the rest take none.
-var labelCounts = map[*prometheus.Desc]int{raftStateDesc: 1, runtimeInfoDesc: 3, buildInfoDesc: 3}
+	"github.com/consul-status-exporter/consul_status_exporter/collector/consul"
+)
 
 // sampleCollector hands fixed samples to a registry, described with every
 // Desc of the package so that a pedantic registry checks them against the
@@ -17,8 +16,8 @@ var labelCounts = map[*prometheus.Desc]int{raftStateDesc: 1, runtimeInfoDesc: 3,
 type sampleCollector []sample
 
 func (sampleCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range descs {
-		ch <- d
+	for _, m := range table {
+		ch <- m.desc
 	}
 }
 
@@ -34,7 +33,11 @@ func (c sampleCollector) Collect(ch chan<- prometheus.Metric) {
 func checkSamples(t testing.TB, samples []sample) {
 	t.Helper()
 	for _, s := range samples {
-		if got, want := len(s.labels), labelCounts[s.desc]; got != want {
+		m, ok := metaOf[s.desc]
+		if !ok {
+			t.Fatalf("%v is not in the metric table", s.desc)
+		}
+		if got, want := len(s.labels), len(m.labels); got != want {
 			t.Fatalf("%v: %d label values %q, want %d", s.desc, got, s.labels, want)
 		}
 		for _, l := range s.labels {
@@ -69,16 +72,16 @@ func checkSamples(t testing.TB, samples []sample) {
 func TestRecordedAnswersGatherCleanly(t *testing.T) {
 	for name, c := range map[string]struct {
 		body   string
-		decode func([]byte) (Stats, error)
+		decode func([]byte) (consul.Stats, error)
 		// want counts samples, so that a silently short decode fails:
 		// agent, consul, raft numbers, runtime numbers, serf, last_contact,
 		// the raft_state set, and runtime_info with build_info.
 		want int
 	}{
-		"leader self":   {recordedAgentSelf, DecodeAgentSelf, 4 + 4 + 9 + 3 + 24 + 1 + 4 + 2},
-		"follower self": {recordedFollowerSelf, DecodeAgentSelf, 4 + 4 + 9 + 3 + 11 + 1 + 4 + 2},
-		"client self":   {recordedClientSelf, DecodeAgentSelf, 4 + 1 + 0 + 3 + 10 + 0 + 0 + 2},
-		"typed info":    {typedInfo, DecodeInfo, 4 + 4 + 9 + 3 + 22 + 1 + 4 + 2},
+		"leader self":   {recordedAgentSelf, consul.DecodeAgentSelf, 4 + 4 + 9 + 3 + 24 + 1 + 4 + 2},
+		"follower self": {recordedFollowerSelf, consul.DecodeAgentSelf, 4 + 4 + 9 + 3 + 11 + 1 + 4 + 2},
+		"client self":   {recordedClientSelf, consul.DecodeAgentSelf, 4 + 1 + 0 + 3 + 10 + 0 + 0 + 2},
+		"typed info":    {typedInfo, consul.DecodeInfo, 4 + 4 + 9 + 3 + 22 + 1 + 4 + 2},
 	} {
 		t.Run(name, func(t *testing.T) {
 			st, err := c.decode([]byte(c.body))

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/consul-status-exporter/consul_status_exporter/collector"
+	"github.com/consul-status-exporter/consul_status_exporter/collector/consul"
 	"github.com/consul-status-exporter/consul_status_exporter/internal/consultest"
 )
 
@@ -29,12 +30,12 @@ func TestConcurrentMixedScrapes(t *testing.T) {
 	real := c.Agent("s1")
 	fake := consultest.NewFixtureServer(t, filepath.Join(consultest.RepoRoot(), "fixtures", "real-follower"))
 
-	tok, _ := collector.NewToken("", "")
-	client, err := collector.NewClient(collector.ClientOptions{Token: tok})
+	tok, _ := consul.NewToken("", "")
+	client, err := consul.NewClient(consul.ClientOptions{Token: tok})
 	if err != nil {
 		t.Fatal(err)
 	}
-	base, _ := collector.ParseTarget(c.URL(real), "http")
+	base, _ := consul.ParseTarget(c.URL(real), "http")
 	allow, _ := collector.NewAllowList(`127\.0\.0\.(1|` + strings.TrimPrefix(real.IP, "127.0.0.") + `):[0-9]+`)
 	opts := collector.HandlerOptions{Timeout: 2 * time.Second, Logger: log.NewNopLogger(),
 		Collectors: collector.Options{Autopilot: true, Members: true}}

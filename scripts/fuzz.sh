@@ -1,8 +1,8 @@
 #!/bin/sh
-# Runs every fuzz target of ./collector for SECONDS each, one after the other.
+# Runs every fuzz target of ./collector/... for SECONDS each, one after the other.
 #   scripts/fuzz.sh 60            all targets, 60 s each
 #   scripts/fuzz.sh 30 FuzzDecodePeers
-# A crasher is written under collector/testdata/fuzz/<Target>/ by go test;
+# A crasher is written under <package>/testdata/fuzz/<Target>/ by go test;
 # commit it with the fix, so that plain `go test` replays it from then on.
 # FUZZ_WORKERS sets the parallel fuzzing workers (default 1: the machine is
 # shared). FUZZ_MINIMIZE bounds the minimizing of each new input (default
@@ -23,18 +23,25 @@ workers=${FUZZ_WORKERS:-1}
 minimize=${FUZZ_MINIMIZE:-10s}
 
 cd "$(dirname "$0")/.."
-if [ $# -eq 0 ]; then
-	set -- $(go test -list '^Fuzz' ./collector/ | grep '^Fuzz')
+# Each target as package:Target; go test -list prints a package's targets,
+# then "ok <package>".
+targets=$(go test -list '^Fuzz' ./collector/... | awk '
+	/^Fuzz/ { t[n++] = $1 }
+	/^ok / { for (i = 0; i < n; i++) print $2 ":" t[i]; n = 0 }')
+if [ $# -gt 0 ]; then
+	want=" $* "
+	targets=$(for pt in $targets; do case $want in *" ${pt#*:} "*) echo "$pt" ;; esac; done)
 fi
-[ $# -gt 0 ] || { echo "$0: no fuzz targets found" >&2; exit 1; }
+[ -n "$targets" ] || { echo "$0: no fuzz targets found" >&2; exit 1; }
 
 failed=""
-for target in "$@"; do
-	echo "== $target (${secs}s)"
+for pt in $targets; do
+	pkg=${pt%%:*} target=${pt#*:}
+	echo "== $target in $pkg (${secs}s)"
 	# The outer timeout bounds a wedged run: fuzzing time plus building and
 	# replaying the corpus.
 	if ! timeout "$((secs + 300))" go test -run '^$' -fuzz "^${target}\$" -fuzztime "${secs}s" \
-		-fuzzminimizetime "$minimize" -parallel "$workers" ./collector/; then
+		-fuzzminimizetime "$minimize" -parallel "$workers" "$pkg"; then
 		failed="$failed $target"
 	fi
 done

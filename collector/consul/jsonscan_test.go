@@ -1,4 +1,4 @@
-package collector
+package consul
 
 import (
 	"bytes"
@@ -35,7 +35,7 @@ func TestObjectMember(t *testing.T) {
 // On every recorded agent/self, the scan finds exactly what encoding/json
 // finds.
 func TestObjectMemberAgreesWithEncodingJSON(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join(fixturesDir, "*", "agent_self.json"))
+	files, _ := filepath.Glob(filepath.Join("..", "..", "fixtures", "*", "agent_self.json"))
 	if len(files) < 4 {
 		t.Fatalf("only %d agent_self.json fixtures", len(files))
 	}

@@ -1,4 +1,7 @@
-package collector
+// Package consul is the Consul side of the exporter: targets, the ACL token,
+// the HTTP client, one request per endpoint and the decoding of its JSON. It
+// hands plain values up to the collector and knows nothing of Prometheus.
+package consul
 
 import (
 	"bytes"
@@ -11,12 +14,8 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/hashicorp/consul/api"
 )
@@ -24,14 +23,6 @@ import (
 // MaxBodyBytes caps what the exporter reads of any Consul answer. A real
 // /v1/agent/self is about 20 KB; anything near the cap is not Consul.
 const MaxBodyBytes = 4 << 20
-
-// Consul's API paths, in one place.
-const (
-	pathLeader    = "/v1/status/leader"
-	pathPeers     = "/v1/status/peers"
-	pathInfo      = "/v1/status/info"
-	pathAgentSelf = "/v1/agent/self"
-)
 
 // ClientOptions is everything the exporter needs to talk to Consul. main.go
 // fills it from flags and the CONSUL_HTTP_* environment; this package never
@@ -71,6 +62,9 @@ func NewClient(o ClientOptions) (*Client, error) {
 	return &Client{http: newHTTPClient(tlsConf), token: o.Token}, nil
 }
 
+// CloseIdleConnections closes the kept-alive connections to every agent.
+func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }
+
 func newHTTPClient(tlsConf *tls.Config) *http.Client {
 	return &http.Client{
 		Transport: &http.Transport{
@@ -92,22 +86,6 @@ func newHTTPClient(tlsConf *tls.Config) *http.Client {
 		// answering, and following it would carry the ACL token along.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-}
-
-// Agent is one Consul agent as the exporter sees it: its base URL and what
-// was learned about it (whether /v1/status/info exists there).
-type Agent struct {
-	base   string
-	client *Client
-	// useSelf is set once the agent answered /v1/status/info with 404, as
-	// every released Consul does, so later scrapes go straight to
-	// /v1/agent/self without the extra round trip.
-	useSelf atomic.Bool
-}
-
-// NewAgent returns the agent at base (from ParseTarget).
-func (c *Client) NewAgent(base *url.URL) *Agent {
-	return &Agent{base: base.String(), client: c}
 }
 
 // HTTPError is a non-200 answer from Consul.
@@ -232,25 +210,4 @@ type budgetKey struct{}
 func WithTimeout(parent context.Context, d time.Duration) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithTimeout(parent, d)
 	return context.WithValue(ctx, budgetKey{}, d), cancel
-}
-
-// snippet makes the start of a body fit for one log line: printable text,
-// white space folded, at most 200 bytes.
-func snippet(b []byte) string {
-	const max = 200
-	s := strings.Map(func(r rune) rune {
-		if r == utf8.RuneError || !unicode.IsPrint(r) && !unicode.IsSpace(r) {
-			return '?'
-		}
-		return r
-	}, string(b))
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > max {
-		cut := max
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "…"
-	}
-	return s
 }

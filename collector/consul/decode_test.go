@@ -1,4 +1,4 @@
-package collector
+package consul
 
 import (
 	"encoding/json"
@@ -21,14 +21,14 @@ func TestParseDuration(t *testing.T) {
 		{`"never"`, 0, false},
 		{`1500000`, 0.0015, true}, // a bare number is a Go time.Duration in ns
 	} {
-		got, known, err := parseDuration(json.RawMessage(tc.in))
+		got, known, err := ParseDuration(json.RawMessage(tc.in))
 		if err != nil || known != tc.known || (known && !near(got, tc.want)) {
-			t.Errorf("parseDuration(%s) = %v, %v, %v; want %v, %v", tc.in, got, known, err, tc.want, tc.known)
+			t.Errorf("ParseDuration(%s) = %v, %v, %v; want %v, %v", tc.in, got, known, err, tc.want, tc.known)
 		}
 	}
 	for _, bad := range []string{`"soon"`, `"12"`, `{}`, `[]`, `null`, `"NaNs"`, `true`, `"-1s"`, `-5`} {
-		if _, _, err := parseDuration(json.RawMessage(bad)); err == nil {
-			t.Errorf("parseDuration(%s) succeeded, want an error", bad)
+		if _, _, err := ParseDuration(json.RawMessage(bad)); err == nil {
+			t.Errorf("ParseDuration(%s) succeeded, want an error", bad)
 		}
 	}
 }
@@ -37,23 +37,23 @@ func near(a, b float64) bool { d := a - b; return d < 1e-12 && d > -1e-12 }
 
 func TestParseNumberAndFlag(t *testing.T) {
 	for in, want := range map[string]float64{`12`: 12, `"111098"`: 111098, `0`: 0, `1.5`: 1.5} {
-		if got, err := parseNumber(json.RawMessage(in)); err != nil || got != want {
-			t.Errorf("parseNumber(%s) = %v, %v", in, got, err)
+		if got, err := ParseNumber(json.RawMessage(in)); err != nil || got != want {
+			t.Errorf("ParseNumber(%s) = %v, %v", in, got, err)
 		}
 	}
 	for _, bad := range []string{`"abc"`, `true`, `"NaN"`, `"Inf"`, `null`, `{}`, `[1]`, `""`} {
-		if _, err := parseNumber(json.RawMessage(bad)); err == nil {
-			t.Errorf("parseNumber(%s) succeeded", bad)
+		if _, err := ParseNumber(json.RawMessage(bad)); err == nil {
+			t.Errorf("ParseNumber(%s) succeeded", bad)
 		}
 	}
 	for in, want := range map[string]float64{`true`: 1, `false`: 0, `"true"`: 1, `"false"`: 0} {
-		if got, err := parseFlag(json.RawMessage(in)); err != nil || got != want {
-			t.Errorf("parseFlag(%s) = %v, %v", in, got, err)
+		if got, err := ParseFlag(json.RawMessage(in)); err != nil || got != want {
+			t.Errorf("ParseFlag(%s) = %v, %v", in, got, err)
 		}
 	}
 	for _, bad := range []string{`1`, `"yes"`, `"TRUE"`, `null`} {
-		if _, err := parseFlag(json.RawMessage(bad)); err == nil {
-			t.Errorf("parseFlag(%s) succeeded", bad)
+		if _, err := ParseFlag(json.RawMessage(bad)); err == nil {
+			t.Errorf("ParseFlag(%s) succeeded", bad)
 		}
 	}
 }
@@ -94,9 +94,9 @@ func TestDecodePeers(t *testing.T) {
 			t.Errorf("DecodePeers(%s) succeeded", bad)
 		}
 	}
-	many := "[" + strings.Repeat(`"10.0.0.1:8300",`, maxPeers) + `"10.0.0.1:8300"]`
+	many := "[" + strings.Repeat(`"10.0.0.1:8300",`, MaxPeers) + `"10.0.0.1:8300"]`
 	if _, err := DecodePeers([]byte(many)); err == nil {
-		t.Errorf("DecodePeers accepted %d peers", maxPeers+1)
+		t.Errorf("DecodePeers accepted %d peers", MaxPeers+1)
 	}
 }
 
@@ -114,50 +114,4 @@ func TestDecodeSections(t *testing.T) {
 	if _, err := DecodeAgentSelf([]byte(`{"Config":{}}`)); err == nil || !strings.Contains(err.Error(), "no Stats") {
 		t.Errorf("DecodeAgentSelf without Stats: %v", err)
 	}
-}
-
-func TestStatSamples(t *testing.T) {
-	st, err := DecodeInfo([]byte(`{
-		"raft": {"state": "Follower", "last_contact": "never", "term": "7", "brand_new_key": {"x": 1}},
-		"consul": {"server": "false", "known_servers": "3"}
-	}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	samples, err := statSamples(st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	names := map[string]float64{}
-	for _, s := range samples {
-		name := descName(s.desc)
-		if name == "consul_raft_state" {
-			name += "{" + s.labels[0] + "}"
-		}
-		names[name] = s.value
-	}
-	want := map[string]float64{
-		"consul_raft_term": 7, "consul_is_server": 0,
-		"consul_raft_state{Leader}": 0, "consul_raft_state{Follower}": 1,
-		"consul_raft_state{Candidate}": 0, "consul_raft_state{Shutdown}": 0,
-	}
-	if len(names) != len(want) {
-		t.Errorf("samples %v, want exactly %v (no last_contact for never)", names, want)
-	}
-	for k, v := range want {
-		if names[k] != v {
-			t.Errorf("%s = %v, want %v", k, names[k], v)
-		}
-	}
-
-	// A state Consul might add is shown, not dropped.
-	if got := stateSamples("Voting"); len(got) != 5 || got[4].labels[0] != "Voting" || got[4].value != 1 {
-		t.Errorf("stateSamples(Voting) = %v", got)
-	}
-}
-
-func descName(d interface{ String() string }) string {
-	s := d.String()
-	i := strings.Index(s, `fqName: "`) + len(`fqName: "`)
-	return s[i : i+strings.Index(s[i:], `"`)]
 }

@@ -1,4 +1,4 @@
-package collector
+package consul
 
 import (
 	"bytes"
@@ -24,7 +24,7 @@ var sections = [...]string{"agent", "build", "consul", "raft", "runtime", "serf_
 
 // Raft clusters have a handful of voters; a peer list longer than this is
 // not a Raft configuration, and would flood Prometheus with series.
-const maxPeers = 256
+const MaxPeers = 256
 
 // Consul addresses are "ip:port"; anything much longer is not one.
 const maxAddressLen = 300
@@ -56,8 +56,8 @@ func DecodePeers(body []byte) ([]string, error) {
 	if err := decodeStrict(body, &peers, "a JSON list of addresses"); err != nil {
 		return nil, err
 	}
-	if len(peers) > maxPeers {
-		return nil, fmt.Errorf("%d peers listed, more than the %d a Raft cluster can plausibly have", len(peers), maxPeers)
+	if len(peers) > MaxPeers {
+		return nil, fmt.Errorf("%d peers listed, more than the %d a Raft cluster can plausibly have", len(peers), MaxPeers)
 	}
 	for _, p := range peers {
 		if err := checkAddress(p); err != nil {
@@ -122,6 +122,47 @@ func decodeSections(top map[string]json.RawMessage) (Stats, error) {
 		return nil, errors.New("none of the sections agent, build, consul, raft, runtime, serf_lan, serf_wan")
 	}
 	return st, nil
+}
+
+// DecodeAutopilot decodes /v1/operator/autopilot/health. A server listed
+// twice (by ID) is kept once.
+func DecodeAutopilot(body []byte) (*AutopilotHealth, error) {
+	var r struct {
+		Healthy          *bool
+		FailureTolerance *float64
+		Servers          []struct {
+			ID, Name, Address string
+			Healthy, Voter    bool
+			LastContact       *string
+			LastIndex         float64
+			LastTerm          float64
+		}
+	}
+	if err := decodeStrict(body, &r, "a JSON object"); err != nil {
+		return nil, err
+	}
+	if r.Healthy == nil || r.FailureTolerance == nil {
+		return nil, errors.New("no Healthy or FailureTolerance in the answer")
+	}
+	h := &AutopilotHealth{Healthy: *r.Healthy, FailureTolerance: *r.FailureTolerance}
+	seen := map[string]bool{}
+	for _, s := range r.Servers {
+		if seen[s.ID] {
+			continue
+		}
+		seen[s.ID] = true
+		srv := AutopilotServer{ID: s.ID, Name: s.Name, Address: s.Address, Healthy: s.Healthy, Voter: s.Voter,
+			LastIndex: s.LastIndex, LastTerm: s.LastTerm}
+		if s.LastContact != nil {
+			d, err := time.ParseDuration(*s.LastContact)
+			if err != nil {
+				return nil, fmt.Errorf("server %s: LastContact %s is not a duration", s.Name, quote(*s.LastContact))
+			}
+			srv.LastContact = &d
+		}
+		h.Servers = append(h.Servers, srv)
+	}
+	return h, nil
 }
 
 // decodeStrict unmarshals a whole body and words the errors for a log line.
@@ -193,8 +234,8 @@ func plainJSONText(b []byte) bool {
 	return utf8.Valid(b)
 }
 
-// parseNumber accepts 12, 1.5 and "12".
-func parseNumber(raw json.RawMessage) (float64, error) {
+// ParseNumber accepts 12, 1.5 and "12".
+func ParseNumber(raw json.RawMessage) (float64, error) {
 	s, _, err := scalar(raw)
 	if err != nil {
 		return 0, err
@@ -206,8 +247,8 @@ func parseNumber(raw json.RawMessage) (float64, error) {
 	return f, nil
 }
 
-// parseFlag accepts true, false, "true" and "false" as 1 and 0.
-func parseFlag(raw json.RawMessage) (float64, error) {
+// ParseFlag accepts true, false, "true" and "false" as 1 and 0.
+func ParseFlag(raw json.RawMessage) (float64, error) {
 	s, _, err := scalar(raw)
 	if err != nil {
 		return 0, err
@@ -221,11 +262,11 @@ func parseFlag(raw json.RawMessage) (float64, error) {
 	return 0, fmt.Errorf("%s is not true or false", quote(s))
 }
 
-// parseDuration turns raft.last_contact into seconds. Consul writes a Go
+// ParseDuration turns raft.last_contact into seconds. Consul writes a Go
 // duration ("43.302939ms", "5.783µs", "1m33.88395452s"), "0" on the leader,
 // and "never" before any contact, which has no value (ok false). A bare JSON
 // number is a Go time.Duration, in nanoseconds.
-func parseDuration(raw json.RawMessage) (seconds float64, ok bool, err error) {
+func ParseDuration(raw json.RawMessage) (seconds float64, ok bool, err error) {
 	s, quoted, err := scalar(raw)
 	if err != nil {
 		return 0, false, err
@@ -253,39 +294,12 @@ func parseDuration(raw json.RawMessage) (seconds float64, ok bool, err error) {
 	return d.Seconds(), true, nil
 }
 
-// parseText returns a value for use as a label: strings as they are,
+// ParseText returns a value for use as a label: strings as they are,
 // numbers and booleans as written.
-func parseText(raw json.RawMessage) (string, error) {
+func ParseText(raw json.RawMessage) (string, error) {
 	s, _, err := scalar(raw)
 	if len(s) > maxAddressLen {
 		return "", fmt.Errorf("a text of %d bytes", len(s))
 	}
 	return s, err
-}
-
-func quote(s string) string {
-	if len(s) > 40 {
-		s = s[:40] + "…"
-	}
-	return strconv.Quote(s)
-}
-
-func kindOf(raw json.RawMessage) string {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 {
-		return "nothing"
-	}
-	switch raw[0] {
-	case '{':
-		return "an object"
-	case '[':
-		return "a list"
-	case '"':
-		return "a string"
-	case 'n':
-		return "null"
-	case 't', 'f':
-		return "a boolean"
-	}
-	return "a number"
 }

@@ -1,0 +1,173 @@
+package consul
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"sync/atomic"
+	"time"
+)
+
+// Consul's API paths, in one place.
+const (
+	PathLeader    = "/v1/status/leader"
+	PathPeers     = "/v1/status/peers"
+	PathInfo      = "/v1/status/info"
+	PathAgentSelf = "/v1/agent/self"
+	PathAutopilot = "/v1/operator/autopilot/health"
+	PathMembers   = "/v1/agent/members"
+)
+
+// Agent is one Consul agent as the exporter sees it: its base URL and what
+// was learned about it (whether /v1/status/info exists there).
+type Agent struct {
+	base   string
+	client *Client
+	// useSelf is set once the agent answered /v1/status/info with 404, as
+	// every released Consul does, so later scrapes go straight to
+	// /v1/agent/self without the extra round trip.
+	useSelf atomic.Bool
+}
+
+// NewAgent returns the agent at base (from ParseTarget).
+func (c *Client) NewAgent(base *url.URL) *Agent {
+	return &Agent{base: base.String(), client: c}
+}
+
+// String is the agent's base URL, as log lines name it.
+func (a *Agent) String() string { return a.base }
+
+// Token is the ACL token to send now. An error says the token file could
+// not be re-read; the last token read is still returned.
+func (a *Agent) Token() (string, error) { return a.client.token.Get() }
+
+// Leader is the address of the Raft leader the agent knows of, "" for none.
+func (a *Agent) Leader(ctx context.Context, token string) (string, error) {
+	body, release, err := a.fetch(ctx, PathLeader, token)
+	defer release()
+	if err == nil {
+		var addr string
+		if addr, err = DecodeLeader(body); err == nil {
+			return addr, nil
+		}
+	}
+	return "", fmt.Errorf("%s: %w", PathLeader, err)
+}
+
+// Peers are the Raft peers' addresses as the agent lists them.
+func (a *Agent) Peers(ctx context.Context, token string) ([]string, error) {
+	body, release, err := a.fetch(ctx, PathPeers, token)
+	defer release()
+	if err == nil {
+		var peers []string
+		if peers, err = DecodePeers(body); err == nil {
+			return peers, nil
+		}
+	}
+	return nil, fmt.Errorf("%s: %w", PathPeers, err)
+}
+
+// Stats reads the Stats sections from whichever endpoint the agent serves:
+// /v1/status/info where it exists, /v1/agent/self on every released Consul.
+// A 404 from one switches to the other, and the agent remembers the switch.
+// path is the endpoint that answered, for errors found in the values later.
+func (a *Agent) Stats(ctx context.Context, token string) (st Stats, path string, err error) {
+	path, other := PathInfo, PathAgentSelf
+	if a.useSelf.Load() {
+		path, other = other, path
+	}
+	st, err = a.stats(ctx, path, token)
+	var he *HTTPError
+	if errors.As(err, &he) && he.Code == 404 {
+		path = other
+		if st, err = a.stats(ctx, path, token); err == nil {
+			a.useSelf.Store(path == PathAgentSelf)
+		}
+	}
+	if err != nil {
+		return nil, path, fmt.Errorf("%s: %w", path, err)
+	}
+	return st, path, nil
+}
+
+func (a *Agent) stats(ctx context.Context, path, token string) (Stats, error) {
+	body, release, err := a.fetch(ctx, path, token)
+	defer release()
+	if err != nil {
+		return nil, err
+	}
+	if path == PathAgentSelf {
+		return DecodeAgentSelf(body)
+	}
+	return DecodeInfo(body)
+}
+
+// AutopilotHealth is /v1/operator/autopilot/health.
+type AutopilotHealth struct {
+	Healthy          bool
+	FailureTolerance float64
+	Servers          []AutopilotServer
+}
+
+// AutopilotServer is one server in AutopilotHealth.
+type AutopilotServer struct {
+	ID, Name, Address string
+	Healthy, Voter    bool
+	LastIndex         float64
+	LastTerm          float64
+	// LastContact is nil when autopilot gives none.
+	LastContact *time.Duration
+}
+
+// Autopilot reads the cluster's health as the leader's autopilot sees it.
+// Consul answers 429 when the cluster is unhealthy, with the same JSON body
+// (typed text/plain): that is data, Healthy false, not a failed request.
+func (a *Agent) Autopilot(ctx context.Context, token string) (*AutopilotHealth, error) {
+	body, release, err := a.fetch(ctx, PathAutopilot, token, http.StatusTooManyRequests)
+	defer release()
+	if err == nil {
+		var h *AutopilotHealth
+		if h, err = DecodeAutopilot(body); err == nil {
+			return h, nil
+		}
+	}
+	var he *HTTPError
+	if errors.As(err, &he) && he.Code == 403 {
+		err = fmt.Errorf("%w (the autopilot collector needs operator:read)", err)
+	}
+	return nil, fmt.Errorf("%s: %w", PathAutopilot, err)
+}
+
+// Member is one Serf member of /v1/agent/members.
+type Member struct {
+	Name   string
+	Addr   string
+	Port   int
+	Status int
+	Tags   map[string]string
+}
+
+// Members reads one Serf pool ("lan" or "wan"). serversOnly keeps the
+// Consul servers (role "consul"), for clusters with thousands of clients.
+// listed is how many members the agent listed before that filter.
+func (a *Agent) Members(ctx context.Context, token, pool string, serversOnly bool) (ms []Member, listed int, err error) {
+	path := PathMembers
+	if pool == "wan" {
+		path += "?wan=1"
+	}
+	body, release, err := a.fetch(ctx, path, token)
+	defer release()
+	if err == nil {
+		if err = decodeStrict(body, &ms, "a JSON list of members"); err == nil {
+			listed = len(ms)
+			if serversOnly {
+				ms = slices.DeleteFunc(ms, func(m Member) bool { return m.Tags["role"] != "consul" })
+			}
+			return ms, listed, nil
+		}
+	}
+	return nil, 0, fmt.Errorf("%s: %w", path, err)
+}
