@@ -1,10 +1,14 @@
 package collector
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -21,28 +25,30 @@ var (
 	autopilotSrvLastTermDesc = desc("autopilot_server_last_term", "Raft term of this server, per autopilot.", autopilotServerLabels...)
 )
 
-// autopilotReply is /v1/operator/autopilot/health.
-type autopilotReply struct {
-	Healthy          *bool
-	FailureTolerance *float64
-	Servers          []struct {
-		ID, Name, Address string
-		Healthy, Voter    bool
-		LastContact       *string
-		LastIndex         float64
-		LastTerm          float64
-	}
+// autopilotServer is one entry of the answer's Servers list.
+type autopilotServer struct {
+	ID, Name, Address string
+	Healthy, Voter    bool
+	LastContact       *string
+	LastIndex         float64
+	LastTerm          float64
 }
+
+// seriesPerServer is what one autopilot server costs at most.
+const seriesPerServer = 5
 
 // autopilot reads the cluster's health as the leader's autopilot sees it.
 // Consul answers 429 when the cluster is unhealthy, with the same JSON body
 // (typed text/plain): that is data, healthy 0, not a failed request.
-func (a *Agent) autopilot(ctx context.Context, token string) ([]sample, error) {
+func (a *Agent) autopilot(ctx context.Context, token string, maxServers int, budget *seriesBudget) ([]sample, error) {
 	body, release, err := a.fetch(ctx, pathAutopilot, token, http.StatusTooManyRequests)
 	defer release()
 	if err == nil {
 		var samples []sample
-		if samples, err = decodeAutopilot(body); err == nil {
+		samples, err = decodeMasked(body, token, func(b []byte) ([]sample, error) {
+			return decodeAutopilot(ctx, b, maxServers, budget)
+		})
+		if err == nil {
 			return samples, nil
 		}
 	}
@@ -50,27 +56,76 @@ func (a *Agent) autopilot(ctx context.Context, token string) ([]sample, error) {
 	if errors.As(err, &he) && he.Code == 403 {
 		err = fmt.Errorf("%w (the autopilot collector needs operator:read)", err)
 	}
-	return nil, fmt.Errorf("%s: %w", pathAutopilot, err)
+	return nil, fmt.Errorf("%s: %w", pathAutopilot, transportError(ctx, err))
 }
 
-func decodeAutopilot(body []byte) ([]sample, error) {
-	var r autopilotReply
-	if err := decodeStrict(body, &r, "a JSON object"); err != nil {
-		return nil, err
+// decodeAutopilot decodes the answer one server at a time, so that a list
+// longer than maxServers is refused when the cap is reached rather than
+// after all of it was decoded. Member names match as encoding/json matches
+// them (any case), and the last of duplicate members wins.
+func decodeAutopilot(ctx context.Context, body []byte, maxServers int, budget *seriesBudget) ([]sample, error) {
+	const want = "a JSON object"
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, fmt.Errorf("empty body, want %s", want)
 	}
-	if r.Healthy == nil || r.FailureTolerance == nil {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	fail := func(err error, base int64) error {
+		if je := wordJSONError(err, body, want, base); je != nil {
+			return je
+		}
+		return err
+	}
+	if tok, err := dec.Token(); err != nil {
+		return nil, fail(err, 0)
+	} else if tok != json.Delim('{') {
+		return nil, fmt.Errorf("got %s, want %s", jsonKind(tok), want)
+	}
+	var healthy *bool
+	var tolerance *float64
+	var servers []autopilotServer
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return nil, fail(err, 0)
+		}
+		name, _ := key.(string)
+		start := dec.InputOffset()
+		switch {
+		case strings.EqualFold(name, "Healthy"):
+			err = dec.Decode(&healthy)
+		case strings.EqualFold(name, "FailureTolerance"):
+			err = dec.Decode(&tolerance)
+		case strings.EqualFold(name, "Servers"):
+			servers, err = decodeServers(ctx, dec, maxServers)
+		default:
+			err = dec.Decode(&json.RawMessage{})
+		}
+		if err != nil {
+			return nil, fail(err, start)
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing }
+		return nil, fail(err, 0)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("invalid JSON at byte %d: data after the top-level object", dec.InputOffset())
+	}
+	if healthy == nil || tolerance == nil {
 		return nil, errors.New("no Healthy or FailureTolerance in the answer")
 	}
 	out := []sample{
-		{desc: autopilotHealthyDesc, value: boolValue(*r.Healthy)},
-		{desc: autopilotToleranceDesc, value: *r.FailureTolerance},
+		{desc: autopilotHealthyDesc, value: boolValue(*healthy)},
+		{desc: autopilotToleranceDesc, value: *tolerance},
 	}
 	seen := map[string]bool{}
-	for _, s := range r.Servers {
+	for _, s := range servers {
 		if seen[s.ID] {
 			continue // a duplicate series would fail the whole exposition
 		}
 		seen[s.ID] = true
+		if err := budget.take(seriesPerServer); err != nil {
+			return nil, err
+		}
 		labels := []string{s.ID, s.Name, s.Address}
 		out = append(out,
 			sample{desc: autopilotSrvHealthyDesc, value: boolValue(s.Healthy), labels: labels},
@@ -87,6 +142,34 @@ func decodeAutopilot(body []byte) ([]sample, error) {
 		}
 	}
 	return out, nil
+}
+
+// decodeServers decodes the Servers list (null is an empty one), at most
+// maxServers of it.
+func decodeServers(ctx context.Context, dec *json.Decoder, maxServers int) ([]autopilotServer, error) {
+	tok, err := dec.Token()
+	if err != nil || tok == nil {
+		return nil, err
+	}
+	if tok != json.Delim('[') {
+		return nil, fmt.Errorf("Servers: got %s, want a list", jsonKind(tok))
+	}
+	var servers []autopilotServer
+	for dec.More() {
+		if len(servers) >= maxServers {
+			return nil, fmt.Errorf("more than %d servers listed: raise --collector.autopilot.max-servers", maxServers)
+		}
+		if len(servers)%256 == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		var s autopilotServer
+		if err := dec.Decode(&s); err != nil {
+			return nil, err
+		}
+		servers = append(servers, s)
+	}
+	_, err = dec.Token() // the closing ]
+	return servers, err
 }
 
 func boolValue(b bool) float64 {

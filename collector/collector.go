@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-kit/log"
@@ -20,6 +22,65 @@ type Options struct {
 	Members bool
 	// MembersServersOnly keeps only Consul servers in the member lists.
 	MembersServersOnly bool
+	// MembersMax caps the members exported per pool; more fail the members
+	// endpoint (--collector.members.max). 0 means DefaultMembersMax.
+	MembersMax int
+	// AutopilotMaxServers caps the servers autopilot may list
+	// (--collector.autopilot.max-servers). 0 means DefaultAutopilotMaxServers.
+	AutopilotMaxServers int
+	// MaxSeries caps the series the optional collectors may add to one
+	// scrape (--collector.max-series). 0 means DefaultMaxSeries.
+	MaxSeries int
+}
+
+// The caps' defaults. An agent's answers are bounded in bytes (MaxBodyBytes)
+// but a few bytes can make a series: without these, a 4 MiB member list of
+// {"Name":"x1"} made 2.2 million series, 1.4 GB of RSS and 170 MB of
+// exposition in one scrape (measured, docs/security.md).
+const (
+	// A Serf pool of 5,000 agents is a large datacenter; its members are
+	// 25,000 series. Larger clusters use --collector.members.servers-only.
+	DefaultMembersMax = 5000
+	// Autopilot lists the Raft servers, a handful; as many as a Raft
+	// configuration may plausibly hold (see maxPeers).
+	DefaultAutopilotMaxServers = maxPeers
+	// Twice what the members and autopilot defaults can produce together.
+	DefaultMaxSeries = 50000
+)
+
+func (o Options) withDefaults() Options {
+	if o.MembersMax <= 0 {
+		o.MembersMax = DefaultMembersMax
+	}
+	if o.AutopilotMaxServers <= 0 {
+		o.AutopilotMaxServers = DefaultAutopilotMaxServers
+	}
+	if o.MaxSeries <= 0 {
+		o.MaxSeries = DefaultMaxSeries
+	}
+	return o
+}
+
+// seriesBudget is what is left of a scrape's --collector.max-series, shared
+// by the optional collectors' jobs. The core endpoints are bounded by
+// construction (at most maxPeers peers and a fixed set of stats) and do not
+// draw on it.
+type seriesBudget struct {
+	max  int
+	left atomic.Int64
+}
+
+func newSeriesBudget(max int) *seriesBudget {
+	b := &seriesBudget{max: max}
+	b.left.Store(int64(max))
+	return b
+}
+
+func (b *seriesBudget) take(n int) error {
+	if b.left.Add(-int64(n)) < 0 {
+		return fmt.Errorf("more than %d series in one scrape: raise --collector.max-series", b.max)
+	}
+	return nil
 }
 
 // Collector scrapes one Consul agent once. It is made per request, bound to
@@ -41,6 +102,7 @@ func New(ctx context.Context, agent *Agent, logger log.Logger, opts ...Options) 
 	if len(opts) > 0 {
 		c.opts = opts[0]
 	}
+	c.opts = c.opts.withDefaults()
 	return c
 }
 
@@ -74,26 +136,29 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 // consul_up and the per-endpoint metrics included. A failed endpoint costs
 // only its own samples.
 func (c *Collector) scrape() []sample {
-	token, err := c.agent.client.token.Get()
+	token, red, err := c.agent.client.token.current()
 	if err != nil {
 		level.Warn(c.logger).Log("msg", "Could not re-read the ACL token file, using the last token read", "err", err)
 	}
+	budget := newSeriesBudget(c.opts.MaxSeries)
 	jobs := []*job{
 		{endpoint: endpointInfo, core: true, run: func(tok string) ([]sample, error) { return c.agent.info(c.ctx, tok) }},
 		{endpoint: endpointLeader, core: true, run: func(tok string) ([]sample, error) { return c.agent.leader(c.ctx, tok) }},
 		{endpoint: endpointPeers, core: true, run: func(tok string) ([]sample, error) { return c.agent.peers(c.ctx, tok) }},
 	}
 	if c.opts.Autopilot {
-		jobs = append(jobs, &job{endpoint: endpointAutopilot, run: func(tok string) ([]sample, error) { return c.agent.autopilot(c.ctx, tok) }})
+		jobs = append(jobs, &job{endpoint: endpointAutopilot, run: func(tok string) ([]sample, error) {
+			return c.agent.autopilot(c.ctx, tok, c.opts.AutopilotMaxServers, budget)
+		}})
 	}
 	if c.opts.Members {
-		jobs = append(jobs, &job{endpoint: endpointMembers, run: c.memberSamples})
+		jobs = append(jobs, &job{endpoint: endpointMembers, run: func(tok string) ([]sample, error) { return c.memberSamples(tok, budget) }})
 	}
 	var wg sync.WaitGroup
 	for _, j := range jobs[1:] {
-		wg.Go(func() { j.do(token) })
+		wg.Go(func() { j.do(c.ctx, token) })
 	}
-	jobs[0].do(token) // the slowest request runs on this goroutine: one spawn fewer
+	jobs[0].do(c.ctx, token) // the slowest request runs on this goroutine: one spawn fewer
 	wg.Wait()
 
 	n := 1
@@ -109,17 +174,52 @@ func (c *Collector) scrape() []sample {
 			if j.core {
 				up = 0
 			}
-			level.Error(c.logger).Log("msg", "Consul request failed", "agent", c.agent.base, "endpoint", j.endpoint, "err", j.err)
+			level.Error(c.logger).Log("msg", "Consul request failed", "agent", c.agent.base, "endpoint", j.endpoint, "err", red.Redact(j.err.Error()))
 		}
 		out = append(out,
 			sample{desc: endpointUpDesc, value: ok, labels: []string{j.endpoint}},
 			sample{desc: endpointTimeDesc, value: j.took.Seconds(), labels: []string{j.endpoint}})
 		out = append(out, j.samples...)
 	}
-	return append(out, sample{desc: upDesc, value: up})
+	out = append(out, sample{desc: upDesc, value: up})
+	return redactLabels(out, red)
 }
 
-func (j *job) do(token string) {
+// redactLabels runs every label value through red: an agent may echo the
+// token into any string it answers (a leader address, a member name). A
+// value changed by redaction may now equal another; such a duplicate series
+// would fail the whole exposition, so it is dropped.
+func redactLabels(out []sample, red *Redactor) []sample {
+	if red == nil {
+		return out
+	}
+	changed := false
+	for i := range out {
+		for li, v := range out[i].labels {
+			if r := red.Redact(v); r != v {
+				l := slices.Clone(out[i].labels) // shared between samples
+				l[li] = r
+				out[i].labels = l
+				changed = true
+			}
+		}
+	}
+	if !changed {
+		return out
+	}
+	seen := map[string]bool{}
+	kept := out[:0]
+	for _, s := range out {
+		key := fmt.Sprintf("%p%q", s.desc, s.labels)
+		if !seen[key] {
+			seen[key] = true
+			kept = append(kept, s)
+		}
+	}
+	return kept
+}
+
+func (j *job) do(ctx context.Context, token string) {
 	start := time.Now()
 	defer func() {
 		j.took = time.Since(start)
@@ -130,6 +230,12 @@ func (j *job) do(token string) {
 		}
 	}()
 	j.samples, j.err = j.run(token)
+	// The deadline holds through decoding: what was still being decoded
+	// when it passed is not exposed (the exposition of a late job is what
+	// made scrapes run for seconds past it).
+	if j.err == nil && ctx.Err() != nil {
+		j.samples, j.err = nil, transportError(ctx, ctx.Err())
+	}
 }
 
 func (a *Agent) leader(ctx context.Context, token string) ([]sample, error) {
@@ -137,7 +243,7 @@ func (a *Agent) leader(ctx context.Context, token string) ([]sample, error) {
 	defer release()
 	if err == nil {
 		var addr string
-		if addr, err = DecodeLeader(body); err == nil {
+		if addr, err = decodeMasked(body, token, DecodeLeader); err == nil {
 			if addr == "" {
 				return []sample{{desc: leaderDesc, value: 0}}, nil
 			}
@@ -152,7 +258,7 @@ func (a *Agent) peers(ctx context.Context, token string) ([]sample, error) {
 	defer release()
 	if err == nil {
 		var peers []string
-		if peers, err = DecodePeers(body); err == nil {
+		if peers, err = decodeMasked(body, token, DecodePeers); err == nil {
 			out := make([]sample, 0, len(peers)+1)
 			out = append(out, sample{desc: peersDesc, value: float64(len(peers))})
 			seen := make(map[string]bool, len(peers))
@@ -171,12 +277,13 @@ func (a *Agent) peers(ctx context.Context, token string) ([]sample, error) {
 // memberSamples reads the LAN and WAN pools at once. A client agent answers
 // the WAN question with an empty list. An empty LAN list cannot be true (the
 // agent itself is a member): it is what ACLs without node:read look like.
-func (c *Collector) memberSamples(token string) ([]sample, error) {
+func (c *Collector) memberSamples(token string, budget *seriesBudget) ([]sample, error) {
+	lim := memberLimits{serversOnly: c.opts.MembersServersOnly, max: c.opts.MembersMax, budget: budget}
 	var wan []sample
 	var wanErr error
 	var wg sync.WaitGroup
-	wg.Go(func() { wan, _, wanErr = c.agent.members(c.ctx, token, "wan", c.opts.MembersServersOnly) })
-	lan, n, err := c.agent.members(c.ctx, token, "lan", c.opts.MembersServersOnly)
+	wg.Go(func() { wan, _, wanErr = c.agent.members(c.ctx, token, "wan", lim) })
+	lan, n, err := c.agent.members(c.ctx, token, "lan", lim)
 	wg.Wait()
 	if err == nil && n == 0 {
 		level.Warn(c.logger).Log("msg", "Consul listed no Serf LAN members: the ACL token probably lacks node:read", "agent", c.agent.base, "endpoint", endpointMembers)
@@ -195,32 +302,37 @@ func (a *Agent) info(ctx context.Context, token string) ([]sample, error) {
 	if a.useSelf.Load() {
 		path, other = other, path
 	}
-	st, err := a.stats(ctx, path, token)
+	samples, err := a.stats(ctx, path, token)
 	var he *HTTPError
 	if errors.As(err, &he) && he.Code == 404 {
 		path = other
-		if st, err = a.stats(ctx, path, token); err == nil {
+		if samples, err = a.stats(ctx, path, token); err == nil {
 			a.useSelf.Store(path == pathAgentSelf)
 		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	samples, err := statSamples(st)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
 	return samples, nil
 }
 
-func (a *Agent) stats(ctx context.Context, path, token string) (Stats, error) {
+// stats fetches path and turns its Stats into samples. Both steps may quote
+// the body in an error, so both run under decodeMasked.
+func (a *Agent) stats(ctx context.Context, path, token string) ([]sample, error) {
 	body, release, err := a.fetch(ctx, path, token)
 	defer release()
 	if err != nil {
 		return nil, err
 	}
+	decode := DecodeInfo
 	if path == pathAgentSelf {
-		return DecodeAgentSelf(body)
+		decode = DecodeAgentSelf
 	}
-	return DecodeInfo(body)
+	return decodeMasked(body, token, func(b []byte) ([]sample, error) {
+		st, err := decode(b)
+		if err != nil {
+			return nil, err
+		}
+		return statSamples(st)
+	})
 }
