@@ -172,6 +172,19 @@ func decodeServers(ctx context.Context, dec *json.Decoder, maxServers int) ([]au
 	return servers, err
 }
 
+// jsonKind names the kind of a JSON token as encoding/json's errors do.
+func jsonKind(tok json.Token) string {
+	switch tok.(type) {
+	case json.Delim:
+		return "a JSON object"
+	case string:
+		return "a JSON string"
+	case bool:
+		return "a JSON bool"
+	}
+	return "a JSON number"
+}
+
 func boolValue(b bool) float64 {
 	if b {
 		return 1

@@ -145,6 +145,9 @@ func decodeStrict(body []byte, v any, want string) error {
 type jsonError struct {
 	msg  string
 	head []byte // nil: nothing quoted
+	// From the structural scanner: the index in head and what was wrong.
+	at   int
+	what string
 }
 
 func (e *jsonError) Error() string {

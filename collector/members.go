@@ -83,77 +83,147 @@ func (a *Agent) members(ctx context.Context, token, pool string, lim memberLimit
 
 // decodeMembers decodes a JSON list of members from r, one member at a
 // time, so memory holds one member and the kept samples, whatever the list's
-// length. Consul encodes an empty list as null.
+// length. Consul encodes an empty list as null. A member is cut out of the
+// stream by the structural scanner (jsonscan.go); only members that are
+// exported are decoded in full, the others are checked for structure only:
+// with servers-only, 50,000 members cost one pass of the scanner.
 func decodeMembers(ctx context.Context, r io.Reader, pool string, lim memberLimits) ([]sample, int, error) {
 	const want = "a JSON list of members"
-	in := &windowReader{r: r, limit: MaxMemberBytes}
-	dec := json.NewDecoder(in)
-	fail := func(err error, base int64) error {
+	in := &listReader{r: r}
+	fail := func(err error, at int64) error {
 		if errors.Is(err, errWindow) {
 			return fmt.Errorf("a member larger than %d KiB, which no Consul member is", MaxMemberBytes>>10)
 		}
-		if je := wordJSONError(err, in.head, want, base); je != nil {
+		if je := wordJSONError(err, in.head, want, at); je != nil {
 			return je
 		}
 		return err
 	}
-	tok, err := dec.Token()
+	c, err := in.peek()
 	switch {
 	case err == io.EOF:
 		return nil, 0, fmt.Errorf("empty body, want %s", want)
 	case err != nil:
-		return nil, 0, fail(err, 0) // Token's offsets count from the start
-	case tok == nil: // null
-		return nil, 0, endOfList(dec, fail)
-	case tok != json.Delim('['):
-		return nil, 0, fmt.Errorf("got %s, want %s", jsonKind(tok), want)
+		return nil, 0, err
+	case c == 'n':
+		if raw, err := in.value(); err != nil || string(raw) != "null" {
+			return nil, 0, syntaxAt(in, "want a JSON list")
+		}
+		return nil, 0, in.end(fail)
+	case c != '[':
+		raw, err := in.value()
+		if err != nil {
+			return nil, 0, fail(err, in.pos())
+		}
+		return nil, 0, fmt.Errorf("got %s, want %s", kindOf(raw), want)
 	}
+	in.off++
 	var out []sample
 	seen := map[string]bool{}
 	n := 0
-	for dec.More() {
+	for {
+		c, err := in.peek()
+		if err != nil {
+			return nil, n, fail(unexpectedEnd(err), in.pos())
+		}
+		if c == ']' && n == 0 {
+			in.off++
+			break
+		}
 		if n%256 == 0 && ctx.Err() != nil {
 			return nil, n, ctx.Err()
 		}
-		start := dec.InputOffset()
-		in.limit = start + MaxMemberBytes
-		var m member
-		if err := dec.Decode(&m); err != nil {
-			return nil, n, fail(err, start)
+		at := in.pos()
+		raw, err := in.value()
+		if err != nil {
+			return nil, n, fail(err, at)
 		}
 		n++
-		if (lim.serversOnly && m.Tags.Role != "consul") || seen[m.Name] {
-			continue
+		if c, err = in.peek(); err != nil {
+			return nil, n, fail(unexpectedEnd(err), in.pos())
 		}
-		for _, l := range []string{m.Name, m.Addr, m.Tags.Build} {
-			if len(l) > maxLabelBytes {
-				return nil, n, fmt.Errorf("member %s: a name, address or version of %d bytes", quote(m.Name), len(l))
-			}
+		if c != ',' && c != ']' {
+			return nil, n, syntaxAt(in, "want ',' or ']' after a member")
 		}
-		if len(seen) >= lim.max {
-			return nil, n, fmt.Errorf("more than %d members to export in the %s pool: raise --collector.members.max, or use --collector.members.servers-only", lim.max, pool)
+		in.off++
+		if err := keepMember(raw, pool, lim, seen, &out); err != nil {
+			return nil, n, fail(err, at)
 		}
-		if err := lim.budget.take(seriesPerMember); err != nil {
-			return nil, n, err
+		if c == ']' {
+			break
 		}
-		seen[m.Name] = true
-		out = appendMember(out, m, pool)
 	}
-	if _, err := dec.Token(); err != nil { // the closing ]
-		return nil, n, fail(err, 0)
-	}
-	return out, n, endOfList(dec, fail)
+	return out, n, in.end(fail)
 }
 
-// endOfList checks that nothing but white space follows the list.
-func endOfList(dec *json.Decoder, fail func(error, int64) error) error {
-	if _, err := dec.Token(); err != io.EOF {
-		if err == nil {
-			return fmt.Errorf("invalid JSON at byte %d: data after the top-level list", dec.InputOffset())
+// keepMember decodes raw and appends its samples unless the member is not
+// exported (a client with servers-only, a name seen before).
+func keepMember(raw []byte, pool string, lim memberLimits, seen map[string]bool, out *[]sample) error {
+	if lim.serversOnly {
+		if role, ok := memberRole(raw); ok && role != "consul" {
+			return nil
 		}
-		return fail(err, 0)
 	}
+	var m member
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return err
+	}
+	if (lim.serversOnly && m.Tags.Role != "consul") || seen[m.Name] {
+		return nil
+	}
+	for _, l := range []string{m.Name, m.Addr, m.Tags.Build} {
+		if len(l) > maxLabelBytes {
+			return fmt.Errorf("member %s: a name, address or version of %d bytes", quote(m.Name), len(l))
+		}
+	}
+	if len(seen) >= lim.max {
+		return fmt.Errorf("more than %d members to export in the %s pool: raise --collector.members.max, or use --collector.members.servers-only", lim.max, pool)
+	}
+	if err := lim.budget.take(seriesPerMember); err != nil {
+		return err
+	}
+	seen[m.Name] = true
+	*out = appendMember(*out, m, pool)
 	return nil
+}
+
+func unexpectedEnd(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+func syntaxAt(in *listReader, what string) error { return syntaxAtPos(in, in.pos(), what) }
+
+func syntaxAtPos(in *listReader, at int64, what string) error {
+	return &jsonError{msg: fmt.Sprintf("invalid JSON at byte %d: %s", at+1, what), head: in.head}
+}
+
+// memberRole finds a member's role tag with the structural scanner, far
+// cheaper than decoding the member: with servers-only, all but a handful of
+// 50,000 members are clients, skipped on this alone. ok is false when the
+// scanner cannot tell (not an object, an escaped value): the caller then
+// decodes the member in full, which words any error.
+func memberRole(raw []byte) (role string, ok bool) {
+	tags, found, err := objectMember(raw, "Tags")
+	if err != nil {
+		return "", false
+	}
+	if !found {
+		return "", true
+	}
+	v, found, err := objectMember(tags, "role")
+	if err != nil {
+		return "", false
+	}
+	if !found {
+		return "", true
+	}
+	if len(v) < 2 || v[0] != '"' || !plainJSONText(v[1:len(v)-1]) {
+		return "", false
+	}
+	return string(v[1 : len(v)-1]), true
 }
 
 func appendMember(out []sample, m member, pool string) []sample {
@@ -169,44 +239,102 @@ func appendMember(out []sample, m member, pool string) []sample {
 	return out
 }
 
-// jsonKind names the kind of a JSON token as encoding/json's errors do.
-func jsonKind(tok json.Token) string {
-	switch tok.(type) {
-	case json.Delim:
-		return "a JSON object"
-	case string:
-		return "a JSON string"
-	case bool:
-		return "a JSON bool"
-	}
-	return "a JSON number"
+// errWindow: a member did not end within MaxMemberBytes.
+var errWindow = errors.New("member too large")
+
+// listReader reads a JSON stream in chunks and hands out one value at a
+// time, holding at most MaxMemberBytes of a value besides one chunk. It
+// keeps the stream's first bytes, which error messages quote.
+type listReader struct {
+	r    io.Reader
+	buf  []byte
+	off  int   // start of what is not consumed yet
+	base int64 // stream offset of buf[0]
+	err  error // from r, once it has failed or ended
+	head []byte
 }
 
-// errWindow: the decoder needed more than the window allows.
-var errWindow = errors.New("read window exceeded")
+const listChunk = 32 << 10
 
-// windowReader lets a json.Decoder read only up to limit bytes of the
-// stream (moved on as each member is decoded), so one oversized member
-// cannot make the decoder buffer without bound. It keeps the stream's first
-// bytes, which error messages quote.
-type windowReader struct {
-	r     io.Reader
-	read  int64
-	limit int64
-	head  []byte
+func (l *listReader) pos() int64 { return l.base + int64(l.off) }
+
+// fill reads one more chunk, dropping what was consumed. It fails with
+// errWindow when the unconsumed part would outgrow a member's bound.
+func (l *listReader) fill() error {
+	if l.err != nil {
+		return l.err
+	}
+	if l.off > 0 {
+		n := copy(l.buf, l.buf[l.off:])
+		l.base += int64(l.off)
+		l.buf, l.off = l.buf[:n], 0
+	}
+	if len(l.buf) > MaxMemberBytes {
+		return errWindow
+	}
+	if cap(l.buf)-len(l.buf) < listChunk {
+		l.buf = append(make([]byte, 0, len(l.buf)+listChunk), l.buf...)
+	}
+	n, err := l.r.Read(l.buf[len(l.buf):cap(l.buf)])
+	if len(l.head) < errorHeadBytes {
+		l.head = append(l.head, l.buf[len(l.buf):len(l.buf)+min(n, errorHeadBytes-len(l.head))]...)
+	}
+	l.buf = l.buf[:len(l.buf)+n]
+	if err != nil {
+		l.err = err
+		if n > 0 {
+			return nil
+		}
+	}
+	return err
 }
 
-func (w *windowReader) Read(p []byte) (int, error) {
-	if w.read >= w.limit {
-		return 0, errWindow
+// peek skips white space and returns the next byte, unconsumed.
+func (l *listReader) peek() (byte, error) {
+	for {
+		l.off = skipSpace(l.buf, l.off)
+		if l.off < len(l.buf) {
+			return l.buf[l.off], nil
+		}
+		if err := l.fill(); err != nil {
+			return 0, err
+		}
 	}
-	if left := w.limit - w.read; int64(len(p)) > left {
-		p = p[:left]
+}
+
+// value consumes the next value and returns it; it is valid until the
+// next call. A value that may go on (a number, a literal, an unterminated
+// string or object) is read on until it cannot, or the stream ends.
+func (l *listReader) value() ([]byte, error) {
+	for {
+		end, err := skipValue(l.buf, l.off)
+		if end < len(l.buf) || l.err != nil {
+			if err == nil {
+				v := l.buf[l.off:end]
+				l.off = end
+				return v, nil
+			}
+			if l.err != nil && l.err != io.EOF {
+				return nil, l.err // the connection failed inside the value
+			}
+			var je *jsonError
+			if errors.As(err, &je) {
+				return nil, syntaxAtPos(l, l.base+int64(je.at), je.what)
+			}
+			return nil, err
+		}
+		if err := l.fill(); err != nil && err != io.EOF {
+			return nil, err
+		}
 	}
-	n, err := w.r.Read(p)
-	if len(w.head) < errorHeadBytes {
-		w.head = append(w.head, p[:min(n, errorHeadBytes-len(w.head))]...)
+}
+
+// end checks that nothing but white space follows the list.
+func (l *listReader) end(fail func(error, int64) error) error {
+	if _, err := l.peek(); err == nil {
+		return syntaxAt(l, "data after the top-level list")
+	} else if err != io.EOF {
+		return fail(err, l.pos())
 	}
-	w.read += int64(n)
-	return n, err
+	return nil
 }
