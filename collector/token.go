@@ -58,10 +58,10 @@ func NewToken(path, value string) (*Token, error) {
 		return t, nil
 	}
 	fi, err := os.Stat(path)
-	if err == nil {
-		err = t.read(fi)
-	}
 	if err != nil {
+		return nil, fmt.Errorf("token file: %w", err)
+	}
+	if err := t.read(fi); err != nil {
 		return nil, err
 	}
 	return t, nil
@@ -95,7 +95,9 @@ func (t *Token) refresh() error {
 	}
 	defer t.reload.Unlock()
 	fi, err := os.Stat(t.path)
-	if err == nil {
+	if err != nil {
+		err = fmt.Errorf("token file: %w", err)
+	} else {
 		if t.seen != nil && os.SameFile(fi, t.seen) && fi.Size() == t.seen.Size() &&
 			fi.ModTime().Equal(t.seen.ModTime()) && time.Since(fi.ModTime()) > racyWindow {
 			return nil
