@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -75,6 +76,9 @@ func newApp(c *config) *kingpin.Application {
 	app.Flag("collector.autopilot", "Also export autopilot health from /v1/operator/autopilot/health (needs operator:read).").Default("false").BoolVar(&c.collectors.Autopilot)
 	app.Flag("collector.members", "Also export Serf LAN/WAN members from /v1/agent/members (needs node:read).").Default("false").BoolVar(&c.collectors.Members)
 	app.Flag("collector.members.servers-only", "With --collector.members, keep only Consul servers, for large clusters.").Default("false").BoolVar(&c.collectors.MembersServersOnly)
+	app.Flag("collector.members.max", "Most members exported per Serf pool; a longer list fails the members endpoint (use --collector.members.servers-only for large clusters).").Default(strconv.Itoa(collector.DefaultMembersMax)).IntVar(&c.collectors.MembersMax)
+	app.Flag("collector.autopilot.max-servers", "Most servers the autopilot answer may list; a longer list fails the autopilot endpoint.").Default(strconv.Itoa(collector.DefaultAutopilotMaxServers)).IntVar(&c.collectors.AutopilotMaxServers)
+	app.Flag("collector.max-series", "Most series the optional collectors (autopilot, members) may add to one scrape; beyond it the endpoint that reached it fails.").Default(strconv.Itoa(collector.DefaultMaxSeries)).IntVar(&c.collectors.MaxSeries)
 	app.Flag("log.level", "Only log messages with the given severity or above.").Default("info").EnumVar(&c.logLevel, "debug", "info", "warn", "error")
 	app.Flag("log.format", "Output format of log messages.").Default("logfmt").EnumVar(&c.logFormat, "logfmt", "json")
 	app.Version(version.Print(exporterName))
@@ -119,6 +123,15 @@ func run(args []string) int {
 	if c.metricsPath == "/probe" || !strings.HasPrefix(c.metricsPath, "/") {
 		level.Error(logger).Log("msg", "--web.telemetry-path must start with / and cannot be /probe", "value", c.metricsPath)
 		return 1
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"collector.members.max", c.collectors.MembersMax}, {"collector.autopilot.max-servers", c.collectors.AutopilotMaxServers}, {"collector.max-series", c.collectors.MaxSeries}} {
+		if f.v <= 0 {
+			level.Error(logger).Log("msg", "--"+f.name+" must be positive", "value", f.v)
+			return 1
+		}
 	}
 	if c.timeout <= 0 {
 		level.Error(logger).Log("msg", "--consul.timeout must be positive", "value", c.timeout)

@@ -2,13 +2,16 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/consul-status-exporter/consul_status_exporter/collector"
 	"github.com/consul-status-exporter/consul_status_exporter/internal/consultest"
@@ -115,6 +118,10 @@ func TestReadmeMetricsTable(t *testing.T) {
 // Start-up errors are a clear message and exit code 1.
 func TestStartupErrors(t *testing.T) {
 	bin := consultest.ExporterBinary(t)
+	fifo := filepath.Join(t.TempDir(), "token-fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -122,6 +129,11 @@ func TestStartupErrors(t *testing.T) {
 		{[]string{"--consul.server=ftp://x:1"}, `scheme \"ftp\" is not supported`},
 		{[]string{"--consul.server=http://h:1/v1/x"}, "no path"},
 		{[]string{"--consul.token-file=/nonexistent/token"}, "token file"},
+		// A FIFO would block the read forever, /dev/zero never end it.
+		{[]string{"--consul.token-file=" + fifo}, "named pipe (FIFO), not a regular file"},
+		{[]string{"--consul.token-file=/dev/zero"}, "not a regular file"},
+		{[]string{"--collector.members.max=0"}, "--collector.members.max must be positive"},
+		{[]string{"--collector.max-series=-1"}, "--collector.max-series must be positive"},
 		{[]string{"--consul.ca-file=/nonexistent/ca.pem"}, "TLS"},
 		{[]string{"--consul.timeout=0s"}, "must be positive"},
 		{[]string{"--web.telemetry-path=/probe"}, "cannot be /probe"},
@@ -130,8 +142,13 @@ func TestStartupErrors(t *testing.T) {
 		{[]string{"--web.config.file=" + badWebConfig(t), "--web.listen-address=127.0.0.1:0"}, "yaml"},
 		{[]string{"--probe.allowed-targets=(", "--web.listen-address=127.0.0.1:0"}, "probe.allowed-targets"},
 	} {
-		cmd := exec.Command(bin, tc.args...)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		cmd := exec.CommandContext(ctx, bin, tc.args...)
 		out, err := cmd.CombinedOutput()
+		if ctx.Err() != nil {
+			t.Errorf("%v: still running after 10s, want a prompt exit 1", tc.args)
+		}
+		cancel()
 		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
 			t.Errorf("%v: exit %v, want 1\n%s", tc.args, err, out)
 		}

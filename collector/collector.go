@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-kit/log"
@@ -22,6 +24,65 @@ type Options struct {
 	Members bool
 	// MembersServersOnly keeps only Consul servers in the member lists.
 	MembersServersOnly bool
+	// MembersMax caps the members exported per pool; more fail the members
+	// endpoint (--collector.members.max). 0 means DefaultMembersMax.
+	MembersMax int
+	// AutopilotMaxServers caps the servers autopilot may list
+	// (--collector.autopilot.max-servers). 0 means DefaultAutopilotMaxServers.
+	AutopilotMaxServers int
+	// MaxSeries caps the series the optional collectors may add to one
+	// scrape (--collector.max-series). 0 means DefaultMaxSeries.
+	MaxSeries int
+}
+
+// The caps' defaults. An agent's answers are bounded in bytes (consul.MaxBodyBytes)
+// but a few bytes can make a series: without these, a 4 MiB member list of
+// {"Name":"x1"} made 2.2 million series, 1.4 GB of RSS and 170 MB of
+// exposition in one scrape (measured, docs/security.md).
+const (
+	// A Serf pool of 5,000 agents is a large datacenter; its members are
+	// 25,000 series. Larger clusters use --collector.members.servers-only.
+	DefaultMembersMax = 5000
+	// Autopilot lists the Raft servers, a handful; as many as a Raft
+	// configuration may plausibly hold (see consul.MaxPeers).
+	DefaultAutopilotMaxServers = consul.MaxPeers
+	// Twice what the members and autopilot defaults can produce together.
+	DefaultMaxSeries = 50000
+)
+
+func (o Options) withDefaults() Options {
+	if o.MembersMax <= 0 {
+		o.MembersMax = DefaultMembersMax
+	}
+	if o.AutopilotMaxServers <= 0 {
+		o.AutopilotMaxServers = DefaultAutopilotMaxServers
+	}
+	if o.MaxSeries <= 0 {
+		o.MaxSeries = DefaultMaxSeries
+	}
+	return o
+}
+
+// seriesBudget is what is left of a scrape's --collector.max-series, shared
+// by the optional collectors' jobs. The core endpoints are bounded by
+// construction (at most maxPeers peers and a fixed set of stats) and do not
+// draw on it.
+type seriesBudget struct {
+	max  int
+	left atomic.Int64
+}
+
+func newSeriesBudget(max int) *seriesBudget {
+	b := &seriesBudget{max: max}
+	b.left.Store(int64(max))
+	return b
+}
+
+func (b *seriesBudget) take(n int) error {
+	if b.left.Add(-int64(n)) < 0 {
+		return fmt.Errorf("more than %d series in one scrape: raise --collector.max-series", b.max)
+	}
+	return nil
 }
 
 // Collector scrapes one Consul agent once. It is made per request, bound to
@@ -41,6 +102,7 @@ func New(ctx context.Context, agent *consul.Agent, logger log.Logger, opts ...Op
 	if len(opts) > 0 {
 		c.opts = opts[0]
 	}
+	c.opts = c.opts.withDefaults()
 	return c
 }
 
@@ -74,26 +136,27 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 // consul_up and the per-endpoint metrics included. A failed endpoint costs
 // only its own samples.
 func (c *Collector) scrape() []sample {
-	token, err := c.agent.Token()
+	token, red, err := c.agent.Token()
 	if err != nil {
 		level.Warn(c.logger).Log("msg", "Could not re-read the ACL token file, using the last token read", "err", err)
 	}
+	budget := newSeriesBudget(c.opts.MaxSeries)
 	jobs := []*job{
 		{endpoint: endpointInfo, core: true, run: c.info},
 		{endpoint: endpointLeader, core: true, run: c.leader},
 		{endpoint: endpointPeers, core: true, run: c.peers},
 	}
 	if c.opts.Autopilot {
-		jobs = append(jobs, &job{endpoint: endpointAutopilot, run: c.autopilot})
+		jobs = append(jobs, &job{endpoint: endpointAutopilot, run: func(tok string) ([]sample, error) { return c.autopilot(tok, budget) }})
 	}
 	if c.opts.Members {
-		jobs = append(jobs, &job{endpoint: endpointMembers, run: c.members})
+		jobs = append(jobs, &job{endpoint: endpointMembers, run: func(tok string) ([]sample, error) { return c.members(tok, budget) }})
 	}
 	var wg sync.WaitGroup
 	for _, j := range jobs[1:] {
-		wg.Go(func() { j.do(token) })
+		wg.Go(func() { j.do(c.ctx, token) })
 	}
-	jobs[0].do(token) // the slowest request runs on this goroutine: one spawn fewer
+	jobs[0].do(c.ctx, token) // the slowest request runs on this goroutine: one spawn fewer
 	wg.Wait()
 
 	n := 1
@@ -109,17 +172,52 @@ func (c *Collector) scrape() []sample {
 			if j.core {
 				up = 0
 			}
-			level.Error(c.logger).Log("msg", "Consul request failed", "agent", c.agent.String(), "endpoint", j.endpoint, "err", j.err)
+			level.Error(c.logger).Log("msg", "Consul request failed", "agent", c.agent.String(), "endpoint", j.endpoint, "err", red.Redact(j.err.Error()))
 		}
 		out = append(out,
 			sample{desc: endpointUpDesc, value: ok, labels: []string{j.endpoint}},
 			sample{desc: endpointTimeDesc, value: j.took.Seconds(), labels: []string{j.endpoint}})
 		out = append(out, j.samples...)
 	}
-	return append(out, sample{desc: upDesc, value: up})
+	out = append(out, sample{desc: upDesc, value: up})
+	return redactLabels(out, red)
 }
 
-func (j *job) do(token string) {
+// redactLabels runs every label value through red: an agent may echo the
+// token into any string it answers (a leader address, a member name). A
+// value changed by redaction may now equal another; such a duplicate series
+// would fail the whole exposition, so it is dropped.
+func redactLabels(out []sample, red *consul.Redactor) []sample {
+	if red == nil {
+		return out
+	}
+	changed := false
+	for i := range out {
+		for li, v := range out[i].labels {
+			if r := red.Redact(v); r != v {
+				l := slices.Clone(out[i].labels) // shared between samples
+				l[li] = r
+				out[i].labels = l
+				changed = true
+			}
+		}
+	}
+	if !changed {
+		return out
+	}
+	seen := map[string]bool{}
+	kept := out[:0]
+	for _, s := range out {
+		key := fmt.Sprintf("%p%q", s.desc, s.labels)
+		if !seen[key] {
+			seen[key] = true
+			kept = append(kept, s)
+		}
+	}
+	return kept
+}
+
+func (j *job) do(ctx context.Context, token string) {
 	start := time.Now()
 	defer func() {
 		j.took = time.Since(start)
@@ -130,6 +228,12 @@ func (j *job) do(token string) {
 		}
 	}()
 	j.samples, j.err = j.run(token)
+	// The deadline holds through decoding: what was still being decoded
+	// when it passed is not exposed (the exposition of a late job is what
+	// made scrapes run for seconds past it).
+	if j.err == nil && ctx.Err() != nil {
+		j.samples, j.err = nil, consul.TransportError(ctx, ctx.Err())
+	}
 }
 
 // Each endpoint's job: ask the Consul side, turn the answer into samples.
@@ -162,23 +266,24 @@ func (c *Collector) info(token string) ([]sample, error) {
 	return samples, nil
 }
 
-func (c *Collector) autopilot(token string) ([]sample, error) {
-	h, err := c.agent.Autopilot(c.ctx, token)
+func (c *Collector) autopilot(token string, budget *seriesBudget) ([]sample, error) {
+	h, err := c.agent.Autopilot(c.ctx, token, c.opts.AutopilotMaxServers)
 	if err != nil {
 		return nil, err
 	}
-	return autopilotSamples(h), nil
+	return autopilotSamples(h, budget)
 }
 
 // members reads the LAN and WAN pools at once. A client agent answers the
 // WAN question with an empty list. An empty LAN list cannot be true (the
 // agent itself is a member): it is what ACLs without node:read look like.
-func (c *Collector) members(token string) ([]sample, error) {
+func (c *Collector) members(token string, budget *seriesBudget) ([]sample, error) {
+	lim := consul.MemberLimits{ServersOnly: c.opts.MembersServersOnly, Max: c.opts.MembersMax}
 	var wan []consul.Member
 	var wanErr error
 	var wg sync.WaitGroup
-	wg.Go(func() { wan, _, wanErr = c.agent.Members(c.ctx, token, "wan", c.opts.MembersServersOnly) })
-	lan, listed, err := c.agent.Members(c.ctx, token, "lan", c.opts.MembersServersOnly)
+	wg.Go(func() { wan, _, wanErr = c.agent.Members(c.ctx, token, "wan", lim) })
+	lan, listed, err := c.agent.Members(c.ctx, token, "lan", lim)
 	wg.Wait()
 	if err == nil && listed == 0 {
 		level.Warn(c.logger).Log("msg", "Consul listed no Serf LAN members: the ACL token probably lacks node:read", "agent", c.agent.String(), "endpoint", endpointMembers)
@@ -186,5 +291,9 @@ func (c *Collector) members(token string) ([]sample, error) {
 	if err := errors.Join(err, wanErr); err != nil {
 		return nil, err
 	}
-	return append(serfMemberSamples(lan, "lan"), serfMemberSamples(wan, "wan")...), nil
+	out, err := serfMemberSamples(nil, lan, "lan", budget)
+	if err != nil {
+		return nil, err
+	}
+	return serfMemberSamples(out, wan, "wan", budget)
 }

@@ -235,7 +235,7 @@ func TestHandlerServesProtobuf(t *testing.T) {
 func TestJobPanicIsAnError(t *testing.T) {
 	j := &job{endpoint: "test", run: func(string) ([]sample, error) { panic("boom") }}
 	done := make(chan struct{})
-	go func() { defer close(done); j.do("") }()
+	go func() { defer close(done); j.do(context.Background(), "") }()
 	<-done
 	if j.err == nil || !strings.Contains(j.err.Error(), "boom") || j.samples != nil {
 		t.Errorf("after a panic: samples %v, err %v", j.samples, j.err)

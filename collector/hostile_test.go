@@ -1,9 +1,11 @@
 package collector
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -38,6 +40,7 @@ const (
 
 var endpointOfPath = map[string]string{
 	consul.PathLeader: endpointLeader, consul.PathPeers: endpointPeers, consul.PathInfo: endpointInfo, consul.PathAgentSelf: endpointInfo,
+	consul.PathMembers: endpointMembers, consul.PathAutopilot: endpointAutopilot,
 }
 
 type hostileCase struct {
@@ -130,14 +133,19 @@ type hostileRun struct {
 // captured log, scrapes it once and tears the exporter's server down.
 func scrapeExporter(t *testing.T, target string, timeout time.Duration) hostileRun {
 	t.Helper()
-	client := mustClient(t, testToken)
+	return scrapeExporterWith(t, target, HandlerOptions{Timeout: timeout}, mustClient(t, testToken))
+}
+
+// scrapeExporterWith is scrapeExporter with any options and client.
+func scrapeExporterWith(t *testing.T, target string, o HandlerOptions, client *consul.Client) hostileRun {
+	t.Helper()
 	base, err := consul.ParseTarget(target, "http")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var logs consultest.SyncBuffer
-	exporter := httptest.NewServer(MetricsHandler(client.NewAgent(base), nil,
-		HandlerOptions{Timeout: timeout, Logger: log.NewLogfmtLogger(&logs)}))
+	o.Logger = log.NewLogfmtLogger(&logs)
+	exporter := httptest.NewServer(MetricsHandler(client.NewAgent(base), nil, o))
 	defer exporter.Close()
 
 	prom := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
@@ -356,5 +364,226 @@ func TestHostileConsulSlowTLSHandshake(t *testing.T) {
 	waitGoroutines(t, baseline, 2, 2*time.Second)
 	if grew := totalAlloc() - allocated; grew > heapBound {
 		t.Errorf("scrape allocated %d MiB, bound %d MiB", grew>>20, heapBound>>20)
+	}
+}
+
+// An agent that echoes the token, in any form, into any answer: no piece of
+// it of 8 characters or more reaches the log or /metrics, and what it
+// echoed into a label is there, redacted (so the path was taken).
+func TestHostileTokenEchoes(t *testing.T) {
+	warmUpExporter(t)
+	upper := strings.ToUpper(uuidToken)
+	var pct strings.Builder
+	for _, c := range []byte(uuidToken) {
+		fmt.Fprintf(&pct, "%%%02X", c)
+	}
+	for _, c := range []struct {
+		name    string
+		path    string
+		do      behaviour
+		members bool
+		failed  map[string]string
+		series  string // a series that must be there, with value 1
+	}{
+		{name: "error body with the token across byte 512", path: consul.PathPeers,
+			do:     answer(500, "text/plain", strings.Repeat(" ", consul.ErrorHeadBytes-35)+uuidToken+" trailer"),
+			failed: map[string]string{endpointPeers: `HTTP 500 Internal Server Error: \[token redacted\]$`}},
+		{name: "leader address JSON-escaped", path: consul.PathLeader,
+			do:     answer(200, "application/json", `"`+jsonEscapeAll(uuidToken)+`:8300"`),
+			series: `consul_raft_leader_info{address="[token redacted]:8300"}`},
+		{name: "upper-cased echo in an error", path: consul.PathAgentSelf,
+			do:     answer(503, "text/plain", "token "+upper+" refused"),
+			failed: map[string]string{endpointInfo: `HTTP 503 Service Unavailable: token \[token redacted\] refused`}},
+		{name: "9-character piece in a peer address", path: consul.PathPeers,
+			do:     answer(200, "application/json", `["`+uuidToken[3:12]+`.example:8300","127.0.0.1:18300"]`),
+			series: `consul_raft_peer_info{address="[token redacted].example:8300"}`},
+		{name: "percent-encoded in a redirect", path: consul.PathLeader,
+			do:     answer(302, "text/plain", "", "Location: http://sso.example/login?t="+pct.String()),
+			failed: map[string]string{endpointLeader: `redirect to http://sso.example/login\?t=\[token redacted\] \(not followed\)`}},
+		{name: "upper-cased echo at the start of a body that fails to decode", path: consul.PathAgentSelf,
+			do:     answer(200, "application/json", `{"`+upper+`": [}`),
+			failed: map[string]string{endpointInfo: `invalid JSON at byte .*body starts "\{\\"\*{36}`}},
+		{name: "token as the raft state", path: consul.PathAgentSelf,
+			do:     answer(200, "application/json", strings.Replace(recordedAgentSelf, `"state": "Leader"`, `"state": "`+upper+`"`, 1)),
+			series: `consul_raft_state{state="[token redacted]"}`},
+		{name: "members named like the token, in two cases", path: consul.PathMembers, members: true,
+			do: answer(200, "application/json", `[{"Name":"`+uuidToken+`","Tags":{"role":"consul"},"Status":1},`+
+				`{"Name":"`+upper+`","Tags":{"role":"consul"},"Status":1},{"Name":"s1","Tags":{"role":"consul"},"Status":1}]`),
+			series: `consul_serf_member_status{member="[token redacted]",pool="lan",status="alive"}`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			fake := startFakeConsul(t, map[string]behaviour{c.path: c.do})
+			defer fake.Close(t)
+			r := scrapeExporterWith(t, fake.URL(), HandlerOptions{Timeout: hostileBudget, Collectors: Options{Members: c.members}},
+				mustClient(t, uuidToken))
+			r.checkOutcome(t, c.failed)
+			for where, text := range map[string]string{"log": r.log, "/metrics": r.body} {
+				if leak := tokenLeak(text, uuidToken); leak != "" {
+					t.Errorf("a piece of the token (%q) is in the %s:\n%s", leak, where, text)
+				}
+			}
+			if c.series != "" && r.metrics[c.series] != "1" {
+				t.Errorf("%s = %q, want 1\n%s", c.series, r.metrics[c.series], r.body)
+			}
+			for _, req := range fake.requests() {
+				if req.Header.Get("X-Consul-Token") != uuidToken {
+					t.Errorf("%s sent without the token", req.URL)
+				}
+			}
+		})
+	}
+}
+
+// membersList is a JSON list of n members made by each, as one answer.
+func membersList(n int, each func(i int) string) string {
+	var b strings.Builder
+	b.WriteByte('[')
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(each(i))
+	}
+	b.WriteByte(']')
+	return b.String()
+}
+
+// tinyMembers is the amplification of issue 10: some 4 MiB of members of
+// a dozen bytes each, 2.2 million series before the caps.
+var tinyMembers = sync.OnceValue(func() string {
+	n := 0
+	for size := 1; size < consul.MaxBodyBytes-32; n++ {
+		size += len(fmt.Sprintf(`{"Name":"x%d"},`, n))
+	}
+	return membersList(n, func(i int) string { return fmt.Sprintf(`{"Name":"x%d"}`, i) })
+})
+
+// realisticMember is a member as Consul 1.22 lists it, 367 bytes for a
+// client (role node) and 5 bytes more for a server.
+func realisticMember(i int, server bool) string {
+	role := "node"
+	if server {
+		role = "consul"
+	}
+	return fmt.Sprintf(`{"Name":"node-%06d","Addr":"10.%d.%d.%d","Port":8301,"Tags":{"acls":"0","build":"1.22.6:0ca8f0ed","dc":"dc1","id":"ff73a82d-db53-4c3f-c9ea-%012d","role":"%s","segment":"","vsn":"2","vsn_max":"3","vsn_min":"2"},"Status":1,"ProtocolMin":1,"ProtocolMax":5,"ProtocolCur":2,"DelegateMin":2,"DelegateMax":5,"DelegateCur":4}`,
+		i, i>>16&255, i>>8&255, i&255, i, role)
+}
+
+// endlessMembers streams a list of client members (role node) as fast as
+// the exporter reads it, never ending.
+func endlessMembers(f *fakeConsul, c net.Conn, _ *http.Request) bool {
+	if !writeHead(c, 200, "application/json", 1<<40) || !writeBody(f, c, []byte("[")) {
+		return false
+	}
+	var chunk strings.Builder
+	for i := range 200 {
+		chunk.WriteString(realisticMember(i, false) + ",")
+	}
+	b := []byte(chunk.String())
+	for {
+		select {
+		case <-f.stop:
+			return false
+		default:
+		}
+		if !writeBody(f, c, b) {
+			return false
+		}
+	}
+}
+
+// What an agent sends bounds neither memory nor time: each cap fails its
+// endpoint with a log line naming the flag, the core endpoints are
+// untouched (consul_up 1), and the scrape ends within its budget.
+func TestHostileAmplification(t *testing.T) {
+	warmUpExporter(t)
+	var servers strings.Builder
+	servers.WriteString(`{"Healthy":true,"FailureTolerance":1,"Servers":[`)
+	for i := 0; servers.Len() < consul.MaxBodyBytes-64; i++ {
+		if i > 0 {
+			servers.WriteByte(',')
+		}
+		fmt.Fprintf(&servers, `{"ID":"%d"}`, i)
+	}
+	servers.WriteString("]}")
+	fourMembers := membersList(4, func(i int) string { return realisticMember(i, true) })
+	for _, c := range []struct {
+		name   string
+		path   string
+		do     behaviour
+		opts   Options
+		failed string // cause logged for the optional endpoint; "" for success, "timeout" for either
+		series string
+		budget time.Duration // hostileBudget if 0; more where the point is the cap, not the clock
+	}{
+		{"4 MiB of tiny members", consul.PathMembers, answer(200, "application/json", tinyMembers()), Options{Members: true},
+			`more than 5000 members to export in the (lan|wan) pool: raise --collector.members.max, or use --collector.members.servers-only`, "", 5 * time.Second},
+		{"4 MiB of tiny members, a lower cap", consul.PathMembers, answer(200, "application/json", tinyMembers()), Options{Members: true, MembersMax: 10},
+			`more than 10 members to export in the (lan|wan) pool: raise --collector.members.max`, "", 0},
+		{"4 MiB of tiny members, servers only", consul.PathMembers, answer(200, "application/json", tinyMembers()), Options{Members: true, MembersServersOnly: true},
+			"timeout", "", 0},
+		{"4 MiB autopilot server list", consul.PathAutopilot, answer(200, "application/json", servers.String()), Options{Autopilot: true},
+			`/v1/operator/autopilot/health: more than 256 servers listed: raise --collector.autopilot.max-servers`, "", 5 * time.Second},
+		{"series cap", consul.PathMembers, answer(200, "application/json", fourMembers), Options{Members: true, MaxSeries: 12},
+			`more than 12 series in one scrape: raise --collector.max-series`, "", 0},
+		{"series cap not reached", consul.PathMembers, answer(200, "application/json", fourMembers), Options{Members: true, MaxSeries: 40},
+			"", `consul_serf_member_info{address="10.0.0.3:8301",member="node-000003",pool="wan",role="consul",version="1.22.6"}`, 0},
+		{"endless member list", consul.PathMembers, endlessMembers, Options{Members: true, MembersServersOnly: true},
+			`no answer within the scrape timeout of 300ms`, "", 0},
+		{"one member of 1 MiB", consul.PathMembers, stream(1<<20, `[{"Name":"`, `"}]`), Options{Members: true},
+			`a member larger than 16 KiB, which no Consul member is`, "", 0},
+		{"a member name of 600 bytes", consul.PathMembers, answer(200, "application/json", `[{"Name":"`+strings.Repeat("n", 600)+`"}]`), Options{Members: true},
+			`member "nnnn.*: a name, address or version of 600 bytes`, "", 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			baseline := runtime.NumGoroutine()
+			allocated := totalAlloc()
+			fake := startFakeConsul(t, map[string]behaviour{c.path: c.do})
+			closed := false
+			defer func() {
+				if !closed {
+					fake.Close(t)
+				}
+			}()
+			budget := cmp.Or(c.budget, hostileBudget)
+			r := scrapeExporterWith(t, fake.URL(), HandlerOptions{Timeout: budget, Collectors: c.opts}, mustClient(t, testToken))
+			if r.took > budget+scrapeSlack {
+				t.Errorf("scrape took %v, budget %v", r.took, budget)
+			}
+			r.checkOutcome(t, nil)
+			endpoint := endpointOfPath[c.path]
+			series := fmt.Sprintf(`consul_scrape_endpoint_success{endpoint="%s"}`, endpoint)
+			errs := loggedErrors(t, r.log, endpoint)
+			switch c.failed {
+			case "":
+				if r.metrics[series] != "1" || len(errs) > 0 {
+					t.Errorf("%s = %q, errors %q", series, r.metrics[series], errs)
+				}
+			case "timeout": // done in time or cut at the deadline, both bounded
+				if len(errs) > 0 && !strings.Contains(errs[0], "no answer within the scrape timeout") {
+					t.Errorf("logged %q", errs)
+				}
+			default:
+				if r.metrics[series] != "0" {
+					t.Errorf("%s = %q, want 0", series, r.metrics[series])
+				}
+				if len(errs) != 1 || !regexp.MustCompile(c.failed).MatchString(errs[0]) {
+					t.Errorf("want one error matching %q, got %q", c.failed, errs)
+				}
+			}
+			if c.series != "" && r.metrics[c.series] != "1" {
+				t.Errorf("%s = %q, want 1\n%s", c.series, r.metrics[c.series], r.body)
+			}
+			if n := len(r.metrics); n > 200 {
+				t.Errorf("%d series exposed", n)
+			}
+			r.client.CloseIdleConnections()
+			waitExporterIdle(t, 2*time.Second)
+			fake.Close(t)
+			closed = true
+			waitGoroutines(t, baseline, 2, 2*time.Second)
+			grew := totalAlloc() - allocated
+			t.Logf("scrape took %v, allocated %.1f MiB, exposed %d bytes", r.took, float64(grew)/(1<<20), len(r.body))
+		})
 	}
 }

@@ -126,12 +126,18 @@ func stateSamples(current string) []sample {
 	return out
 }
 
-func autopilotSamples(h *consul.AutopilotHealth) []sample {
+// seriesPerServer is what one autopilot server costs at most.
+const seriesPerServer = 5
+
+func autopilotSamples(h *consul.AutopilotHealth, budget *seriesBudget) ([]sample, error) {
 	out := []sample{
 		{desc: autopilotHealthyDesc, value: boolValue(h.Healthy)},
 		{desc: autopilotToleranceDesc, value: h.FailureTolerance},
 	}
 	for _, s := range h.Servers {
+		if err := budget.take(seriesPerServer); err != nil {
+			return nil, err
+		}
 		labels := []string{s.ID, s.Name, s.Address}
 		out = append(out,
 			sample{desc: autopilotSrvHealthyDesc, value: boolValue(s.Healthy), labels: labels},
@@ -143,23 +149,22 @@ func autopilotSamples(h *consul.AutopilotHealth) []sample {
 			out = append(out, sample{desc: autopilotSrvContactDesc, value: s.LastContact.Seconds(), labels: labels})
 		}
 	}
-	return out
+	return out, nil
 }
 
-// serfMemberSamples is one pool's members as an info series and a state
-// set each; a name listed twice is shown once.
-func serfMemberSamples(ms []consul.Member, pool string) []sample {
-	var out []sample
-	seen := map[string]bool{}
+// seriesPerMember is what one member costs: its info and its four statuses.
+const seriesPerMember = 1 + 4
+
+// serfMemberSamples appends one pool's members to out, as an info series and
+// a state set each (the Consul side keeps each name once).
+func serfMemberSamples(out []sample, ms []consul.Member, pool string, budget *seriesBudget) ([]sample, error) {
 	for _, m := range ms {
-		if seen[m.Name] {
-			continue
+		if err := budget.take(seriesPerMember); err != nil {
+			return nil, err
 		}
-		seen[m.Name] = true
-		role := m.Tags["role"]
-		version, _, _ := strings.Cut(m.Tags["build"], ":") // "1.22.6:abcdef"
+		version, _, _ := strings.Cut(m.Tags.Build, ":") // "1.22.6:abcdef"
 		addr := net.JoinHostPort(m.Addr, strconv.Itoa(m.Port))
-		out = append(out, sample{desc: memberInfoDesc, value: 1, labels: []string{m.Name, pool, addr, role, version}})
+		out = append(out, sample{desc: memberInfoDesc, value: 1, labels: []string{m.Name, pool, addr, m.Tags.Role, version}})
 		for code, status := range memberStatuses {
 			if status == "" {
 				continue
@@ -167,7 +172,7 @@ func serfMemberSamples(ms []consul.Member, pool string) []sample {
 			out = append(out, sample{desc: memberStatusDesc, value: boolValue(m.Status == code), labels: []string{m.Name, pool, status}})
 		}
 	}
-	return out
+	return out, nil
 }
 
 func boolValue(b bool) float64 {

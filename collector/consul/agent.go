@@ -4,11 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
-	"slices"
 	"sync/atomic"
-	"time"
 )
 
 // Consul's API paths, in one place.
@@ -40,9 +37,10 @@ func (c *Client) NewAgent(base *url.URL) *Agent {
 // String is the agent's base URL, as log lines name it.
 func (a *Agent) String() string { return a.base }
 
-// Token is the ACL token to send now. An error says the token file could
-// not be re-read; the last token read is still returned.
-func (a *Agent) Token() (string, error) { return a.client.token.Get() }
+// Token is the ACL token to send now, and the Redactor that keeps it out of
+// labels and logs. An error says the token file could not be re-read; the
+// last token read is still returned.
+func (a *Agent) Token() (string, *Redactor, error) { return a.client.token.current() }
 
 // Leader is the address of the Raft leader the agent knows of, "" for none.
 func (a *Agent) Leader(ctx context.Context, token string) (string, error) {
@@ -50,7 +48,7 @@ func (a *Agent) Leader(ctx context.Context, token string) (string, error) {
 	defer release()
 	if err == nil {
 		var addr string
-		if addr, err = DecodeLeader(body); err == nil {
+		if addr, err = decodeMasked(body, token, DecodeLeader); err == nil {
 			return addr, nil
 		}
 	}
@@ -63,7 +61,7 @@ func (a *Agent) Peers(ctx context.Context, token string) ([]string, error) {
 	defer release()
 	if err == nil {
 		var peers []string
-		if peers, err = DecodePeers(body); err == nil {
+		if peers, err = decodeMasked(body, token, DecodePeers); err == nil {
 			return peers, nil
 		}
 	}
@@ -99,75 +97,9 @@ func (a *Agent) stats(ctx context.Context, path, token string) (Stats, error) {
 	if err != nil {
 		return nil, err
 	}
+	decode := DecodeInfo
 	if path == PathAgentSelf {
-		return DecodeAgentSelf(body)
+		decode = DecodeAgentSelf
 	}
-	return DecodeInfo(body)
-}
-
-// AutopilotHealth is /v1/operator/autopilot/health.
-type AutopilotHealth struct {
-	Healthy          bool
-	FailureTolerance float64
-	Servers          []AutopilotServer
-}
-
-// AutopilotServer is one server in AutopilotHealth.
-type AutopilotServer struct {
-	ID, Name, Address string
-	Healthy, Voter    bool
-	LastIndex         float64
-	LastTerm          float64
-	// LastContact is nil when autopilot gives none.
-	LastContact *time.Duration
-}
-
-// Autopilot reads the cluster's health as the leader's autopilot sees it.
-// Consul answers 429 when the cluster is unhealthy, with the same JSON body
-// (typed text/plain): that is data, Healthy false, not a failed request.
-func (a *Agent) Autopilot(ctx context.Context, token string) (*AutopilotHealth, error) {
-	body, release, err := a.fetch(ctx, PathAutopilot, token, http.StatusTooManyRequests)
-	defer release()
-	if err == nil {
-		var h *AutopilotHealth
-		if h, err = DecodeAutopilot(body); err == nil {
-			return h, nil
-		}
-	}
-	var he *HTTPError
-	if errors.As(err, &he) && he.Code == 403 {
-		err = fmt.Errorf("%w (the autopilot collector needs operator:read)", err)
-	}
-	return nil, fmt.Errorf("%s: %w", PathAutopilot, err)
-}
-
-// Member is one Serf member of /v1/agent/members.
-type Member struct {
-	Name   string
-	Addr   string
-	Port   int
-	Status int
-	Tags   map[string]string
-}
-
-// Members reads one Serf pool ("lan" or "wan"). serversOnly keeps the
-// Consul servers (role "consul"), for clusters with thousands of clients.
-// listed is how many members the agent listed before that filter.
-func (a *Agent) Members(ctx context.Context, token, pool string, serversOnly bool) (ms []Member, listed int, err error) {
-	path := PathMembers
-	if pool == "wan" {
-		path += "?wan=1"
-	}
-	body, release, err := a.fetch(ctx, path, token)
-	defer release()
-	if err == nil {
-		if err = decodeStrict(body, &ms, "a JSON list of members"); err == nil {
-			listed = len(ms)
-			if serversOnly {
-				ms = slices.DeleteFunc(ms, func(m Member) bool { return m.Tags["role"] != "consul" })
-			}
-			return ms, listed, nil
-		}
-	}
-	return nil, 0, fmt.Errorf("%s: %w", path, err)
+	return decodeMasked(body, token, decode)
 }

@@ -116,33 +116,11 @@ var bodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // release is called; decoders copy what they keep.
 func (a *Agent) fetch(ctx context.Context, path, token string, accept ...int) (body []byte, release func(), err error) {
 	release = func() {}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.base+path, nil)
+	resp, err := a.open(ctx, path, token, accept...)
 	if err != nil {
 		return nil, release, err
 	}
-	req.Header.Set("Accept", "application/json")
-	if token != "" {
-		req.Header.Set("X-Consul-Token", token)
-	}
-	resp, err := a.client.http.Do(req)
-	if err != nil {
-		return nil, release, transportError(ctx, err)
-	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK && !slices.Contains(accept, resp.StatusCode) {
-		// Only the start of an error body is worth reading: it goes into a
-		// log line, and the rest may be arbitrarily large.
-		head, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		e := &HTTPError{
-			Code:     resp.StatusCode,
-			Body:     snippet(redactToken(head, token)),
-			Location: string(redactToken([]byte(resp.Header.Get("Location")), token)),
-		}
-		if resp.StatusCode == http.StatusForbidden {
-			return nil, release, aclError(e, token != "")
-		}
-		return nil, release, e
-	}
 	buf := bodies.Get().(*bytes.Buffer)
 	buf.Reset()
 	release = func() {
@@ -152,26 +130,67 @@ func (a *Agent) fetch(ctx context.Context, path, token string, accept ...int) (b
 	}
 	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, MaxBodyBytes+1)); err != nil {
 		release()
-		return nil, func() {}, transportError(ctx, fmt.Errorf("reading body: %w", err))
+		return nil, func() {}, TransportError(ctx, fmt.Errorf("reading body: %w", err))
 	}
 	if buf.Len() > MaxBodyBytes {
 		release()
 		return nil, func() {}, fmt.Errorf("body larger than the %d MiB limit", MaxBodyBytes>>20)
 	}
-	body = buf.Bytes()
-	// A body that fails to decode is quoted in the log line; Consul never
-	// echoes the token, so a body that does is not Consul's and loses nothing.
-	return redactToken(body, token), release, nil
+	return buf.Bytes(), release, nil
 }
 
-// redactToken hides the ACL token wherever an answer echoes it (a proxy's
-// error page, a login redirect): answers are quoted in log lines. It works
-// on the whole text, before any cut could leave half a token behind.
-func redactToken(b []byte, token string) []byte {
-	if token == "" || !bytes.Contains(b, []byte(token)) {
-		return b
+// ErrorHeadBytes is how much of an error answer is read: its start goes
+// into a log line, and the rest may be arbitrarily large.
+const ErrorHeadBytes = 512
+
+// open sends one request and returns the response to an accepted answer,
+// for the caller to read and close. Any other answer is an HTTPError.
+func (a *Agent) open(ctx context.Context, path, token string, accept ...int) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.base+path, nil)
+	if err != nil {
+		return nil, err
 	}
-	return bytes.ReplaceAll(b, []byte(token), []byte("[token redacted]"))
+	req.Header.Set("Accept", "application/json")
+	if token != "" {
+		req.Header.Set("X-Consul-Token", token)
+	}
+	resp, err := a.client.http.Do(req)
+	if err != nil {
+		return nil, TransportError(ctx, err)
+	}
+	if resp.StatusCode == http.StatusOK || slices.Contains(accept, resp.StatusCode) {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	head, _ := io.ReadAll(io.LimitReader(resp.Body, ErrorHeadBytes))
+	// A proxy's error page or a login redirect may echo the token. The
+	// whole head is redacted before snippet folds and cuts it, so no cut
+	// can leave a piece of the token behind that redaction would miss.
+	red := NewRedactor(token)
+	e := &HTTPError{
+		Code:     resp.StatusCode,
+		Body:     snippet([]byte(red.Redact(string(head)))),
+		Location: red.Redact(resp.Header.Get("Location")),
+	}
+	if resp.StatusCode == http.StatusForbidden {
+		return nil, aclError(e, token != "")
+	}
+	return nil, e
+}
+
+// decodeMasked runs decode over body. Decode errors quote the body (its
+// start, a bad value), cut to a few dozen bytes: when decoding fails and the
+// body holds a piece of the token, the error is made again from the body
+// with the token masked, so that no cut leaves a fragment behind. The body
+// is the caller's buffer and is changed in place; success costs nothing.
+func decodeMasked[T any](body []byte, token string, decode func([]byte) (T, error)) (T, error) {
+	v, err := decode(body)
+	if err != nil && NewRedactor(token).Mask(body) {
+		if _, again := decode(body); again != nil {
+			err = again
+		}
+	}
+	return v, err
 }
 
 // aclError explains a 403 in terms an operator can act on. Consul's own
@@ -184,9 +203,9 @@ func aclError(e *HTTPError, sentToken bool) error {
 	return fmt.Errorf("ACL denied, %s: %w", hint, e)
 }
 
-// transportError makes a timeout say it was a timeout, with the budget it
+// TransportError makes a timeout say it was a timeout, with the budget it
 // had, rather than Go's "context deadline exceeded".
-func transportError(ctx context.Context, err error) error {
+func TransportError(ctx context.Context, err error) error {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
 		if b, ok := ctx.Value(budgetKey{}).(time.Duration); ok {
 			return fmt.Errorf("no answer within the scrape timeout of %s", b)

@@ -124,68 +124,54 @@ func decodeSections(top map[string]json.RawMessage) (Stats, error) {
 	return st, nil
 }
 
-// DecodeAutopilot decodes /v1/operator/autopilot/health. A server listed
-// twice (by ID) is kept once.
-func DecodeAutopilot(body []byte) (*AutopilotHealth, error) {
-	var r struct {
-		Healthy          *bool
-		FailureTolerance *float64
-		Servers          []struct {
-			ID, Name, Address string
-			Healthy, Voter    bool
-			LastContact       *string
-			LastIndex         float64
-			LastTerm          float64
-		}
-	}
-	if err := decodeStrict(body, &r, "a JSON object"); err != nil {
-		return nil, err
-	}
-	if r.Healthy == nil || r.FailureTolerance == nil {
-		return nil, errors.New("no Healthy or FailureTolerance in the answer")
-	}
-	h := &AutopilotHealth{Healthy: *r.Healthy, FailureTolerance: *r.FailureTolerance}
-	seen := map[string]bool{}
-	for _, s := range r.Servers {
-		if seen[s.ID] {
-			continue
-		}
-		seen[s.ID] = true
-		srv := AutopilotServer{ID: s.ID, Name: s.Name, Address: s.Address, Healthy: s.Healthy, Voter: s.Voter,
-			LastIndex: s.LastIndex, LastTerm: s.LastTerm}
-		if s.LastContact != nil {
-			d, err := time.ParseDuration(*s.LastContact)
-			if err != nil {
-				return nil, fmt.Errorf("server %s: LastContact %s is not a duration", s.Name, quote(*s.LastContact))
-			}
-			srv.LastContact = &d
-		}
-		h.Servers = append(h.Servers, srv)
-	}
-	return h, nil
-}
-
 // decodeStrict unmarshals a whole body and words the errors for a log line.
 func decodeStrict(body []byte, v any, want string) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return fmt.Errorf("empty body, want %s", want)
 	}
 	err := json.Unmarshal(body, v)
+	if err == nil {
+		return nil
+	}
+	if je := wordJSONError(err, body, want, 0); je != nil {
+		return je
+	}
+	return fmt.Errorf("want %s: %w", want, err)
+}
+
+// jsonError is a decoding error worded for a log line. A syntax error
+// quotes the start of the body, from head; the quote is made when the error
+// is printed, so that head can still be masked (see Redactor.Mask).
+type jsonError struct {
+	msg  string
+	head []byte // nil: nothing quoted
+	// From the structural scanner: the index in head and what was wrong.
+	at   int
+	what string
+}
+
+func (e *jsonError) Error() string {
+	if e.head == nil {
+		return e.msg
+	}
+	return fmt.Sprintf("%s (body starts %q)", e.msg, snippet(e.head[:min(len(e.head), 40)]))
+}
+
+// wordJSONError words encoding/json's syntax and type errors; base is the
+// offset in the body of what was being decoded. Other errors give nil.
+func wordJSONError(err error, head []byte, want string, base int64) error {
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	switch {
-	case err == nil:
-		return nil
 	case errors.As(err, &syn):
-		return fmt.Errorf("invalid JSON at byte %d: %v (body starts %q)", syn.Offset, syn, snippet(body[:min(len(body), 40)]))
+		return &jsonError{msg: fmt.Sprintf("invalid JSON at byte %d: %v", base+syn.Offset, syn), head: head}
 	case errors.As(err, &typ):
 		if typ.Field != "" {
-			return fmt.Errorf("%s: got a JSON %s, want %s", typ.Field, typ.Value, typ.Type)
+			return &jsonError{msg: fmt.Sprintf("%s: got a JSON %s, want %s", typ.Field, typ.Value, typ.Type)}
 		}
-		return fmt.Errorf("got a JSON %s, want %s", typ.Value, want)
-	default:
-		return fmt.Errorf("want %s: %w", want, err)
+		return &jsonError{msg: fmt.Sprintf("got a JSON %s, want %s", typ.Value, want)}
 	}
+	return nil
 }
 
 func checkAddress(s string) error {

@@ -127,5 +127,5 @@ func trailing(b []byte, i int) error {
 // syntaxErr reports a fault at index i as encoding/json does: "byte N"
 // counts from 1.
 func syntaxErr(b []byte, i int, what string) error {
-	return fmt.Errorf("invalid JSON at byte %d: %s (body starts %q)", i+1, what, snippet(b[:min(len(b), 40)]))
+	return &jsonError{msg: fmt.Sprintf("invalid JSON at byte %d: %s", i+1, what), head: b, at: i, what: what}
 }

@@ -2,72 +2,170 @@ package consul
 
 import (
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 )
 
-// Token supplies the ACL token sent as X-Consul-Token. A token file is
-// re-read when its size or modification time changes, so a rotated token
-// takes effect on the next scrape without a restart; a stat per scrape is
-// all it costs. The token itself is never put into an error or a log line.
+// MaxTokenFileBytes bounds what is read of a token file. A Consul token is
+// a 36-character UUID; a bigger file is a mistake (or /dev/zero).
+const MaxTokenFileBytes = 64 << 10
+
+// racyWindow: a file modified this recently is re-read on every scrape even
+// if its size and time look unchanged, since file times are coarse (a tick
+// of the kernel's clock) and two writes of the same length within one tick
+// look alike. Git treats its index the same way.
+const racyWindow = 2 * time.Second
+
+// Token supplies the ACL token sent as X-Consul-Token, and the Redactor that
+// keeps it out of labels and logs. A token file is re-read when it changes
+// (a stat per scrape), so a rotated token takes effect on the next scrape
+// without a restart. Only a regular file of at most MaxTokenFileBytes is
+// read, opened without blocking, so a FIFO or a device in its place cannot
+// hang a scrape. A read that finds the file missing, empty, oversized or not
+// regular keeps the last good token: once a token was read, a request never
+// goes out without one. At most one scrape re-reads at a time, and no scrape
+// waits for it: the others use the token in hand.
 type Token struct {
 	path string
+	cur  atomic.Pointer[tokenValue]
 
-	mu      sync.Mutex
-	value   string
-	modTime time.Time
-	size    int64
+	reload sync.Mutex // held by the one scrape re-reading; never waited for
+	// Guarded by reload:
+	seen     fs.FileInfo // the file as last read well
+	reported string      // the problem last reported, so it is reported once
+}
+
+type tokenValue struct {
+	value string
+	red   *Redactor
 }
 
 // NewToken returns a token read from path when path is set, otherwise the
-// fixed value (which may be empty: no token). An unreadable file is an error
-// at start-up, where an operator sees it at once.
+// fixed value (which may be empty: no token). A token file that cannot be
+// read, is empty or is not a regular file is an error at start-up, where an
+// operator sees it at once.
 func NewToken(path, value string) (*Token, error) {
-	t := &Token{path: path, value: strings.TrimSpace(value)}
-	if path != "" {
-		if err := t.reload(); err != nil {
-			return nil, err
-		}
+	t := &Token{path: path}
+	if path == "" {
+		v := strings.TrimSpace(value)
+		t.cur.Store(&tokenValue{value: v, red: NewRedactor(v)})
+		return t, nil
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("token file: %w", err)
+	}
+	if err := t.read(fi); err != nil {
+		return nil, err
 	}
 	return t, nil
 }
 
-// Get returns the current token. If the file has become unreadable the last
-// good token stays in use and the error says why, so a half-finished rotation
-// does not turn into a wave of ACL denials.
+// Get returns the current token. When the file has become unusable, the
+// last good token stays in use and the error says why, once per problem, so
+// that a half-finished rotation neither turns into ACL denials nor floods
+// the log.
 func (t *Token) Get() (string, error) {
-	if t == nil {
-		return "", nil
-	}
-	if t.path == "" {
-		return t.value, nil
-	}
-	err := t.reload()
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.value, err
+	v, _, err := t.current()
+	return v, err
 }
 
-func (t *Token) reload() error {
-	fi, err := os.Stat(t.path)
-	if err != nil {
-		return fmt.Errorf("token file: %w", err)
+func (t *Token) current() (string, *Redactor, error) {
+	if t == nil {
+		return "", nil, nil
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if fi.ModTime().Equal(t.modTime) && fi.Size() == t.size && !t.modTime.IsZero() {
+	var err error
+	if t.path != "" {
+		err = t.refresh()
+	}
+	v := t.cur.Load()
+	return v.value, v.red, err
+}
+
+// refresh re-reads the file if it changed, unless another scrape is at it.
+func (t *Token) refresh() error {
+	if !t.reload.TryLock() {
 		return nil
 	}
-	if fi.Size() > 64<<10 {
-		return fmt.Errorf("token file %s: %d bytes is too large for an ACL token", t.path, fi.Size())
+	defer t.reload.Unlock()
+	fi, err := os.Stat(t.path)
+	if err != nil {
+		err = fmt.Errorf("token file: %w", err)
+	} else {
+		if t.seen != nil && os.SameFile(fi, t.seen) && fi.Size() == t.seen.Size() &&
+			fi.ModTime().Equal(t.seen.ModTime()) && time.Since(fi.ModTime()) > racyWindow {
+			return nil
+		}
+		err = t.read(fi)
 	}
-	b, err := os.ReadFile(t.path)
+	if err == nil {
+		t.reported = ""
+		return nil
+	}
+	err = fmt.Errorf("%w; still using the token read before", err)
+	if err.Error() == t.reported {
+		return nil
+	}
+	t.reported = err.Error()
+	return err
+}
+
+// read reads the token file that stat found as fi. Caller holds reload (or
+// is NewToken).
+func (t *Token) read(fi fs.FileInfo) error {
+	if err := tokenFileKind(t.path, fi); err != nil {
+		return err
+	}
+	// O_NONBLOCK: should a FIFO take the file's place between the stat and
+	// the open, the open returns at once instead of waiting for a writer.
+	f, err := os.OpenFile(t.path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return fmt.Errorf("token file: %w", err)
 	}
-	t.value = strings.TrimSpace(string(b))
-	t.modTime, t.size = fi.ModTime(), fi.Size()
+	defer f.Close()
+	opened, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("token file: %w", err)
+	}
+	if err := tokenFileKind(t.path, opened); err != nil {
+		return err
+	}
+	b, err := io.ReadAll(io.LimitReader(f, MaxTokenFileBytes+1))
+	if err != nil {
+		return fmt.Errorf("token file: %w", err)
+	}
+	if len(b) > MaxTokenFileBytes {
+		return fmt.Errorf("token file %s: more than %d KiB, too large for an ACL token", t.path, MaxTokenFileBytes>>10)
+	}
+	v := strings.TrimSpace(string(b))
+	if v == "" {
+		// Truncated by a writer that has yet to write (editors, config
+		// tools): the next scrape looks again.
+		return fmt.Errorf("token file %s is empty", t.path)
+	}
+	t.cur.Store(&tokenValue{value: v, red: NewRedactor(v)})
+	t.seen = opened
+	return nil
+}
+
+// tokenFileKind refuses anything but a regular file of a sane size.
+func tokenFileKind(path string, fi fs.FileInfo) error {
+	m := fi.Mode()
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return fmt.Errorf("token file %s is a named pipe (FIFO), not a regular file: it could block every scrape", path)
+	case m.IsDir():
+		return fmt.Errorf("token file %s is a directory", path)
+	case !m.IsRegular():
+		return fmt.Errorf("token file %s is not a regular file (%s)", path, m.Type())
+	case fi.Size() > MaxTokenFileBytes:
+		return fmt.Errorf("token file %s: %d bytes is too large for an ACL token (limit %d KiB)", path, fi.Size(), MaxTokenFileBytes>>10)
+	}
 	return nil
 }

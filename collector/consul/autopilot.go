@@ -1,0 +1,178 @@
+package consul
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// AutopilotHealth is /v1/operator/autopilot/health.
+type AutopilotHealth struct {
+	Healthy          bool
+	FailureTolerance float64
+	Servers          []AutopilotServer
+}
+
+// AutopilotServer is one server in AutopilotHealth.
+type AutopilotServer struct {
+	ID, Name, Address string
+	Healthy, Voter    bool
+	LastIndex         float64
+	LastTerm          float64
+	// LastContact is nil when autopilot gives none.
+	LastContact *time.Duration
+}
+
+// autopilotServer is one entry of the answer's Servers list, as sent.
+type autopilotServer struct {
+	ID, Name, Address string
+	Healthy, Voter    bool
+	LastContact       *string
+	LastIndex         float64
+	LastTerm          float64
+}
+
+// Autopilot reads the cluster's health as the leader's autopilot sees it,
+// refusing a list of more than maxServers servers. Consul answers 429 when
+// the cluster is unhealthy, with the same JSON body (typed text/plain): that
+// is data, Healthy false, not a failed request.
+func (a *Agent) Autopilot(ctx context.Context, token string, maxServers int) (*AutopilotHealth, error) {
+	body, release, err := a.fetch(ctx, PathAutopilot, token, http.StatusTooManyRequests)
+	defer release()
+	if err == nil {
+		var h *AutopilotHealth
+		h, err = decodeMasked(body, token, func(b []byte) (*AutopilotHealth, error) {
+			return decodeAutopilot(ctx, b, maxServers)
+		})
+		if err == nil {
+			return h, nil
+		}
+	}
+	var he *HTTPError
+	if errors.As(err, &he) && he.Code == 403 {
+		err = fmt.Errorf("%w (the autopilot collector needs operator:read)", err)
+	}
+	return nil, fmt.Errorf("%s: %w", PathAutopilot, TransportError(ctx, err))
+}
+
+// decodeAutopilot decodes the answer one server at a time, so that a list
+// longer than maxServers is refused when the cap is reached rather than
+// after all of it was decoded. Member names match as encoding/json matches
+// them (any case), and the last of duplicate members wins.
+func decodeAutopilot(ctx context.Context, body []byte, maxServers int) (*AutopilotHealth, error) {
+	const want = "a JSON object"
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, fmt.Errorf("empty body, want %s", want)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	fail := func(err error, base int64) error {
+		if je := wordJSONError(err, body, want, base); je != nil {
+			return je
+		}
+		return err
+	}
+	if tok, err := dec.Token(); err != nil {
+		return nil, fail(err, 0)
+	} else if tok != json.Delim('{') {
+		return nil, fmt.Errorf("got %s, want %s", jsonKind(tok), want)
+	}
+	var healthy *bool
+	var tolerance *float64
+	var servers []autopilotServer
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return nil, fail(err, 0)
+		}
+		name, _ := key.(string)
+		start := dec.InputOffset()
+		switch {
+		case strings.EqualFold(name, "Healthy"):
+			err = dec.Decode(&healthy)
+		case strings.EqualFold(name, "FailureTolerance"):
+			err = dec.Decode(&tolerance)
+		case strings.EqualFold(name, "Servers"):
+			servers, err = decodeServers(ctx, dec, maxServers)
+		default:
+			err = dec.Decode(&json.RawMessage{})
+		}
+		if err != nil {
+			return nil, fail(err, start)
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing }
+		return nil, fail(err, 0)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("invalid JSON at byte %d: data after the top-level object", dec.InputOffset())
+	}
+	if healthy == nil || tolerance == nil {
+		return nil, errors.New("no Healthy or FailureTolerance in the answer")
+	}
+	h := &AutopilotHealth{Healthy: *healthy, FailureTolerance: *tolerance}
+	seen := map[string]bool{}
+	for _, s := range servers {
+		if seen[s.ID] {
+			continue // a duplicate series would fail the whole exposition
+		}
+		seen[s.ID] = true
+		srv := AutopilotServer{ID: s.ID, Name: s.Name, Address: s.Address, Healthy: s.Healthy, Voter: s.Voter,
+			LastIndex: s.LastIndex, LastTerm: s.LastTerm}
+		if s.LastContact != nil {
+			d, err := time.ParseDuration(*s.LastContact)
+			if err != nil {
+				return nil, fmt.Errorf("server %s: LastContact %s is not a duration", s.Name, quote(*s.LastContact))
+			}
+			srv.LastContact = &d
+		}
+		h.Servers = append(h.Servers, srv)
+	}
+	return h, nil
+}
+
+// decodeServers decodes the Servers list (null is an empty one), at most
+// maxServers of it.
+func decodeServers(ctx context.Context, dec *json.Decoder, maxServers int) ([]autopilotServer, error) {
+	tok, err := dec.Token()
+	if err != nil || tok == nil {
+		return nil, err
+	}
+	if tok != json.Delim('[') {
+		return nil, fmt.Errorf("Servers: got %s, want a list", jsonKind(tok))
+	}
+	var servers []autopilotServer
+	for dec.More() {
+		if len(servers) >= maxServers {
+			return nil, fmt.Errorf("more than %d servers listed: raise --collector.autopilot.max-servers", maxServers)
+		}
+		if len(servers)%256 == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		var s autopilotServer
+		if err := dec.Decode(&s); err != nil {
+			return nil, err
+		}
+		servers = append(servers, s)
+	}
+	_, err = dec.Token() // the closing ]
+	return servers, err
+}
+
+// jsonKind names the kind of a JSON token as encoding/json's errors do.
+func jsonKind(tok json.Token) string {
+	switch tok.(type) {
+	case json.Delim:
+		return "a JSON object"
+	case string:
+		return "a JSON string"
+	case bool:
+		return "a JSON bool"
+	}
+	return "a JSON number"
+}

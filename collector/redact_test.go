@@ -1,0 +1,112 @@
+package collector
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/consul-status-exporter/consul_status_exporter/collector/consul"
+)
+
+// uuidToken is shaped like a real Consul token: 36 characters.
+const uuidToken = "5f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"
+
+// tokenLeak reports the first piece of token (8 characters or more, any
+// case) found in text, read plainly, JSON-unescaped (\u00XX behind any
+// number of backslashes) and percent-decoded; "" if none. It is written
+// apart from the Redactor so the two do not share a mistake.
+func tokenLeak(text, token string) string {
+	unescaped := regexp.MustCompile(`\\+u00([0-9a-fA-F]{2})|\\+x([0-9a-fA-F]{2})|%([0-9a-fA-F]{2})`).ReplaceAllStringFunc(text, func(m string) string {
+		h := m[len(m)-2:]
+		v, _ := strconv.ParseUint(h, 16, 8)
+		return string(rune(v))
+	})
+	for _, view := range []string{strings.ToLower(text), strings.ToLower(unescaped)} {
+		low := strings.ToLower(token)
+		for i := 0; i+8 <= len(low); i++ {
+			if strings.Contains(view, low[i:i+8]) {
+				return low[i : i+8]
+			}
+		}
+	}
+	return ""
+}
+
+func jsonEscapeAll(s string) string {
+	var b strings.Builder
+	for _, c := range []byte(s) {
+		fmt.Fprintf(&b, `\u%04x`, c)
+	}
+	return b.String()
+}
+
+func TestRedactor(t *testing.T) {
+	r := consul.NewRedactor(uuidToken)
+	for _, tc := range []struct {
+		name, in, want string
+	}{
+		{"whole token", "bad token " + uuidToken + " here", "bad token " + consul.RedactedMark + " here"},
+		{"upper case", "X-Consul-Token: " + strings.ToUpper(uuidToken), "X-Consul-Token: " + consul.RedactedMark},
+		{"9-character piece", "node-" + uuidToken[3:12] + ".dc1", "node-" + consul.RedactedMark + ".dc1"},
+		{"JSON-escaped", `"` + jsonEscapeAll(uuidToken) + `:8300"`, `"` + consul.RedactedMark + `:8300"`},
+		{"escaped twice", strings.ReplaceAll(jsonEscapeAll(uuidToken[:10]), `\`, `\\`), consul.RedactedMark},
+		{"percent-encoded", "/login?t=%35%66%31%65%32%64%33%63%2d", "/login?t=" + consul.RedactedMark},
+		{"mixed escapes and case", `5F1E\u0032D3C-4B`, consul.RedactedMark},
+		{"35 characters", uuidToken[:35], consul.RedactedMark},
+		{"two pieces", uuidToken[:8] + " and " + uuidToken[20:30], consul.RedactedMark + " and " + consul.RedactedMark},
+		{"7 characters stay", "id " + uuidToken[:7], "id " + uuidToken[:7]},
+		{"unrelated text", "127.0.0.91:8300 Leader", "127.0.0.91:8300 Leader"},
+		{"lone escapes", `100% \u00zz \`, `100% \u00zz \`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := r.Redact(tc.in)
+			if got != tc.want {
+				t.Errorf("Redact(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+			if leak := tokenLeak(got, uuidToken); leak != "" {
+				t.Errorf("Redact(%q) = %q still holds %q", tc.in, got, leak)
+			}
+			b := []byte(tc.in)
+			masked := r.Mask(b)
+			if len(b) != len(tc.in) || masked != (got != tc.in) {
+				t.Errorf("Mask(%q) = %q, %v", tc.in, b, masked)
+			}
+			if leak := tokenLeak(string(b), uuidToken); leak != "" {
+				t.Errorf("Mask(%q) = %q still holds %q", tc.in, b, leak)
+			}
+		})
+	}
+	// No token, nothing to hide; a short token is hidden whole.
+	var none *consul.Redactor = consul.NewRedactor("")
+	if got := none.Redact(uuidToken); got != uuidToken || none.Mask([]byte(uuidToken)) {
+		t.Errorf("the nil Redactor changed %q to %q", uuidToken, got)
+	}
+	if got := consul.NewRedactor("abc12").Redact("x=ABC12;y=abc1"); got != "x="+consul.RedactedMark+";y=abc1" {
+		t.Errorf("short token: %q", got)
+	}
+}
+
+// The checker itself must see what it is meant to see, or every test
+// built on it proves nothing.
+func TestTokenLeakSeesEveryForm(t *testing.T) {
+	for _, text := range []string{
+		uuidToken[10:18], strings.ToUpper(uuidToken[10:19]), jsonEscapeAll(uuidToken[:8]),
+		strings.ReplaceAll(jsonEscapeAll(uuidToken[:8]), `\`, `\\`), "%35%66%31%65%32%64%33%63",
+	} {
+		if tokenLeak(text, uuidToken) == "" {
+			t.Errorf("tokenLeak misses %q", text)
+		}
+	}
+	if l := tokenLeak(uuidToken[:7]+" "+consul.RedactedMark, uuidToken); l != "" {
+		t.Errorf("tokenLeak sees %q in a 7-character piece", l)
+	}
+}
+
+func BenchmarkRedactLabel(b *testing.B) {
+	r := consul.NewRedactor(uuidToken)
+	for b.Loop() {
+		r.Redact("127.0.0.91:8300")
+	}
+}
