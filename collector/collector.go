@@ -20,6 +20,9 @@ type Options struct {
 	Members bool
 	// MembersServersOnly keeps only Consul servers in the member lists.
 	MembersServersOnly bool
+	// LogLimit folds repeated failures of an agent's endpoint into one
+	// line per interval; nil logs every failure.
+	LogLimit *LogLimiter
 }
 
 // Collector scrapes one Consul agent once. It is made per request, bound to
@@ -109,7 +112,9 @@ func (c *Collector) scrape() []sample {
 			if j.core {
 				up = 0
 			}
-			level.Error(c.logger).Log("msg", "Consul request failed", "agent", c.agent.base, "endpoint", j.endpoint, "err", j.err)
+			c.logFailure(j.endpoint, j.err)
+		} else if c.opts.LogLimit != nil {
+			c.logRecovery(j.endpoint)
 		}
 		out = append(out,
 			sample{desc: endpointUpDesc, value: ok, labels: []string{j.endpoint}},
@@ -117,6 +122,27 @@ func (c *Collector) scrape() []sample {
 		out = append(out, j.samples...)
 	}
 	return append(out, sample{desc: upDesc, value: up})
+}
+
+// logFailure logs a failed request, unless the same endpoint of the same
+// agent failed within the limiter's interval: then it is only counted, and
+// the next line says how many were not logged.
+func (c *Collector) logFailure(endpoint string, err error) {
+	msg := err.Error()
+	d := c.opts.LogLimit.failure(c.agent.base+" "+endpoint, msg)
+	if !d.log {
+		return
+	}
+	level.Error(c.logger).Log(d.with("msg", "Consul request failed", "agent", c.agent.base, "endpoint", endpoint, "err", msg)...)
+}
+
+// logRecovery reports the failures that were counted but not logged once an
+// endpoint answers again.
+func (c *Collector) logRecovery(endpoint string) {
+	if d := c.opts.LogLimit.success(c.agent.base + " " + endpoint); d.log {
+		level.Info(c.logger).Log(d.with("msg", "Consul request succeeds again", "agent", c.agent.base, "endpoint", endpoint,
+			"last_err", d.lastErr)...)
+	}
 }
 
 func (j *job) do(token string) {
@@ -179,7 +205,11 @@ func (c *Collector) memberSamples(token string) ([]sample, error) {
 	lan, n, err := c.agent.members(c.ctx, token, "lan", c.opts.MembersServersOnly)
 	wg.Wait()
 	if err == nil && n == 0 {
-		level.Warn(c.logger).Log("msg", "Consul listed no Serf LAN members: the ACL token probably lacks node:read", "agent", c.agent.base, "endpoint", endpointMembers)
+		// Every scrape would say it again: once per interval is enough.
+		if d := c.opts.LogLimit.failure(c.agent.base+" no members", ""); d.log {
+			level.Warn(c.logger).Log(d.with("msg", "Consul listed no Serf LAN members: the ACL token probably lacks node:read",
+				"agent", c.agent.base, "endpoint", endpointMembers)...)
+		}
 	}
 	if err := errors.Join(err, wanErr); err != nil {
 		return nil, err
