@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -190,4 +191,81 @@ func selfSignedCert(t *testing.T, dir string) (certFile, keyFile string) {
 	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
 	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
 	return certFile, keyFile
+}
+
+// An idle keep-alive connection is closed by the exporter after
+// --web.idle-timeout, not kept for ever.
+func TestIdleConnectionsClosed(t *testing.T) {
+	fs := consultest.NewFixtureServer(t, filepath.Join("fixtures", "real-follower"))
+	e := consultest.StartExporter(t, nil, "--consul.server="+fs.URL, "--web.idle-timeout=500ms")
+	conn, err := net.Dial("tcp", strings.TrimPrefix(e.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := io.WriteString(conn, "GET /metrics HTTP/1.1\r\nHost: exporter\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := readAll(resp); resp.StatusCode != 200 || resp.Close || !strings.Contains(body, "consul_up 1") {
+		t.Fatalf("HTTP %d, close %v\n%.200s", resp.StatusCode, resp.Close, body)
+	}
+	idle := time.Now()
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	n, err := br.Read(make([]byte, 1))
+	took := time.Since(idle)
+	if err != io.EOF || n != 0 {
+		t.Fatalf("idle connection: read %d bytes, %v after %v; want EOF", n, err, took)
+	}
+	// Not closed at once (the connection was kept alive), and closed
+	// well before the 10 s this read would wait.
+	if took < 400*time.Millisecond || took > 5*time.Second {
+		t.Errorf("idle connection closed after %v, want about 500ms", took)
+	}
+}
+
+// What exporter-toolkit does with --web.config.file, as the README says:
+// the file is read again on every request, so an emptied file turns basic
+// auth off and a broken one answers 500 to every request.
+func TestWebConfigReadPerRequest(t *testing.T) {
+	hash, err := bcrypt.GenerateFromPassword([]byte("s3cret"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	webConfig := filepath.Join(t.TempDir(), "web.yml")
+	auth := fmt.Sprintf("basic_auth_users:\n  prometheus: %s\n", hash)
+	write := func(content string) {
+		if err := os.WriteFile(webConfig, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(auth)
+	fs := consultest.NewFixtureServer(t, filepath.Join("fixtures", "real-follower"))
+	e := consultest.StartExporter(t, nil, "--consul.server="+fs.URL, "--web.config.file="+webConfig)
+	status := func() int {
+		resp, err := http.Get(e.URL + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		readAll(resp)
+		return resp.StatusCode
+	}
+	for _, step := range []struct {
+		name, content string
+		want          int
+	}{
+		{"basic auth", auth, http.StatusUnauthorized},
+		{"emptied file", "", http.StatusOK},
+		{"broken file", "basic_auth_users: [unclosed\n", http.StatusInternalServerError},
+		{"basic auth again", auth, http.StatusUnauthorized},
+	} {
+		write(step.content)
+		if got := status(); got != step.want {
+			t.Errorf("%s: HTTP %d without credentials, want %d", step.name, got, step.want)
+		}
+	}
 }

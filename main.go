@@ -54,6 +54,8 @@ type config struct {
 	logLevel      string
 	logFormat     string
 	probeAllowed  string
+	probeMax      int
+	idleTimeout   time.Duration
 	collectors    collector.Options
 }
 
@@ -63,6 +65,7 @@ func newApp(c *config) *kingpin.Application {
 	app := kingpin.New(exporterName, "Prometheus exporter for a Consul agent's Raft, Serf and runtime status.")
 	c.web = kingpinflag.AddFlags(app, defaultListenAddress)
 	app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&c.metricsPath)
+	app.Flag("web.idle-timeout", "How long a keep-alive connection to the exporter may stay idle before the exporter closes it.").Default("2m").DurationVar(&c.idleTimeout)
 	app.Flag("web.timeout-offset", "Time subtracted from Prometheus's scrape timeout (X-Prometheus-Scrape-Timeout-Seconds) to leave room for the exposition.").Default("0.25s").DurationVar(&c.timeoutOffset)
 	app.Flag("consul.server", "Consul agent HTTP API address: host:port, http://host:port or https://host:port.").Default("http://localhost:8500").Envar("CONSUL_HTTP_ADDR").StringVar(&c.server)
 	app.Flag("consul.timeout", "Most time a scrape may wait for the Consul agent; the three requests run in parallel within it.").Default("500ms").DurationVar(&c.timeout)
@@ -73,6 +76,7 @@ func newApp(c *config) *kingpin.Application {
 	app.Flag("consul.server-name", "Server name to verify the Consul agent's certificate against (e.g. server.dc1.consul) when it differs from the address.").Envar("CONSUL_TLS_SERVER_NAME").StringVar(&c.serverName)
 	app.Flag("consul.insecure", "Do not verify the Consul agent's HTTPS certificate.").BoolVar(&c.insecure)
 	app.Flag("probe.allowed-targets", "Regular expression, fully anchored, of the host:port targets /probe may contact. Empty: only the --consul.server address.").Default("").StringVar(&c.probeAllowed)
+	app.Flag("probe.max-concurrent", "Most /probe scrapes that run at once; a probe that finds no free slot within half its scrape timeout is answered 503.").Default("16").IntVar(&c.probeMax)
 	app.Flag("collector.autopilot", "Also export autopilot health from /v1/operator/autopilot/health (needs operator:read).").Default("false").BoolVar(&c.collectors.Autopilot)
 	app.Flag("collector.members", "Also export Serf LAN/WAN members from /v1/agent/members (needs node:read).").Default("false").BoolVar(&c.collectors.Members)
 	app.Flag("collector.members.servers-only", "With --collector.members, keep only Consul servers, for large clusters.").Default("false").BoolVar(&c.collectors.MembersServersOnly)
@@ -137,6 +141,14 @@ func run(args []string) int {
 		level.Error(logger).Log("msg", "--consul.timeout must be positive", "value", c.timeout)
 		return 1
 	}
+	if c.idleTimeout <= 0 {
+		level.Error(logger).Log("msg", "--web.idle-timeout must be positive", "value", c.idleTimeout)
+		return 1
+	}
+	if c.probeMax < 1 {
+		level.Error(logger).Log("msg", "--probe.max-concurrent must be at least 1", "value", c.probeMax)
+		return 1
+	}
 
 	allowed := c.probeAllowed
 	if allowed == "" {
@@ -154,7 +166,12 @@ func run(args []string) int {
 		collectors.NewGoCollector(),
 		selfmetrics.NewProcessCollector(),
 	)
-	opts := collector.HandlerOptions{Timeout: c.timeout, TimeoutOffset: c.timeoutOffset, Logger: logger, Collectors: c.collectors}
+	// One line per agent endpoint per minute at most, however often /probe
+	// is asked about a dead agent, for as many keys (an agent's endpoint
+	// each) as a few for every agent /probe remembers.
+	c.collectors.LogLimit = collector.NewLogLimiter(time.Minute, 4*collector.MaxProbeTargets)
+	opts := collector.HandlerOptions{Timeout: c.timeout, TimeoutOffset: c.timeoutOffset, Logger: logger,
+		Collectors: c.collectors, MaxConcurrentProbes: c.probeMax}
 	mux := http.NewServeMux()
 	mux.Handle(c.metricsPath, collector.MetricsHandler(client.NewAgent(base), self, opts))
 	mux.Handle("/probe", collector.ProbeHandler(client, allow, base.Scheme, opts))
@@ -176,7 +193,20 @@ func run(args []string) int {
 	}
 
 	level.Info(logger).Log("msg", "Starting "+exporterName, "version", version.Info(), "consul", base.String(), "probe_allowed", allowed)
-	server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	server := &http.Server{
+		Handler: mux,
+		// A client that sends headers slowly, or none, holds a connection
+		// and a goroutine: 10 s is ample for any real one.
+		ReadHeaderTimeout: 10 * time.Second,
+		// A client that stops reading its answer would block the handler
+		// (and, for /probe, its slot) for ever; a scrape ends within
+		// --consul.timeout, and a minute more writes any exposition.
+		WriteTimeout: c.timeout + time.Minute,
+		// Idle keep-alive connections are closed after this, not kept
+		// for ever; the default outlasts a 1m scrape interval, so that
+		// Prometheus keeps its connection between scrapes.
+		IdleTimeout: c.idleTimeout,
+	}
 	served := make(chan error, 1)
 	go func() { served <- web.ListenAndServe(server, c.web, toolkitLogger) }()
 	stop := make(chan os.Signal, 1)

@@ -136,6 +136,9 @@ func TestStartupErrors(t *testing.T) {
 		{[]string{"--collector.max-series=-1"}, "--collector.max-series must be positive"},
 		{[]string{"--consul.ca-file=/nonexistent/ca.pem"}, "TLS"},
 		{[]string{"--consul.timeout=0s"}, "must be positive"},
+		{[]string{"--web.idle-timeout=0s"}, "--web.idle-timeout must be positive"},
+		{[]string{"--probe.max-concurrent=0"}, "--probe.max-concurrent must be at least 1"},
+		{[]string{"--consul.server=127.0.0.1:08500"}, "leading zeros"},
 		{[]string{"--web.telemetry-path=/probe"}, "cannot be /probe"},
 		{[]string{"--no-such-flag"}, "unknown long flag"},
 		{[]string{"--web.config.file=/nonexistent/web.yml", "--web.listen-address=127.0.0.1:0"}, "web.yml"},
@@ -154,6 +157,38 @@ func TestStartupErrors(t *testing.T) {
 		}
 		if !strings.Contains(string(out), tc.want) {
 			t.Errorf("%v: output does not say %q:\n%s", tc.args, tc.want, out)
+		}
+	}
+}
+
+// A password written into the Consul address is refused, and shown
+// nowhere: not when the address parses, not when Go's parser quotes the
+// whole string in its error, not from CONSUL_HTTP_ADDR.
+func TestStartupHidesCredentials(t *testing.T) {
+	bin := consultest.ExporterBinary(t)
+	for _, tc := range []struct{ flag, env string }{
+		{flag: "--consul.server=http://user:secret@h:badport"},
+		{flag: "--consul.server=http://user:secret@h:8500"},
+		{flag: "--consul.server=https://user:sec/ret@h:8501"},
+		{flag: "--consul.server=user:secret@127.0.0.1:8500"},
+		{env: "CONSUL_HTTP_ADDR=http://user:secret@h:badport"},
+	} {
+		cmd := exec.Command(bin, "--web.listen-address=127.0.0.1:0")
+		if tc.flag != "" {
+			cmd.Args = append(cmd.Args, tc.flag)
+		}
+		cmd.Env = append(os.Environ(), tc.env)
+		out, err := cmd.CombinedOutput()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+			t.Errorf("%s%s: exit %v, want 1\n%s", tc.flag, tc.env, err, out)
+		}
+		if !strings.Contains(string(out), "credentials in the URL are not supported") {
+			t.Errorf("%s%s: output does not say why:\n%s", tc.flag, tc.env, out)
+		}
+		for _, leak := range []string{"secret", "sec/", "ret@"} {
+			if strings.Contains(string(out), leak) {
+				t.Errorf("%s%s: the password shows in the output:\n%s", tc.flag, tc.env, out)
+			}
 		}
 	}
 }

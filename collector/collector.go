@@ -24,6 +24,9 @@ type Options struct {
 	Members bool
 	// MembersServersOnly keeps only Consul servers in the member lists.
 	MembersServersOnly bool
+	// LogLimit folds repeated failures of an agent's endpoint into one
+	// line per interval; nil logs every failure.
+	LogLimit *LogLimiter
 	// MembersMax caps the members exported per pool; more fail the members
 	// endpoint (--collector.members.max). 0 means DefaultMembersMax.
 	MembersMax int
@@ -172,7 +175,9 @@ func (c *Collector) scrape() []sample {
 			if j.core {
 				up = 0
 			}
-			level.Error(c.logger).Log("msg", "Consul request failed", "agent", c.agent.String(), "endpoint", j.endpoint, "err", red.Redact(j.err.Error()))
+			c.logFailure(j.endpoint, red.Redact(j.err.Error()))
+		} else if c.opts.LogLimit != nil {
+			c.logRecovery(j.endpoint)
 		}
 		out = append(out,
 			sample{desc: endpointUpDesc, value: ok, labels: []string{j.endpoint}},
@@ -181,6 +186,26 @@ func (c *Collector) scrape() []sample {
 	}
 	out = append(out, sample{desc: upDesc, value: up})
 	return redactLabels(out, red)
+}
+
+// logFailure logs a failed request, unless the same endpoint of the same
+// agent failed within the limiter's interval: then it is only counted, and
+// the next line says how many were not logged.
+func (c *Collector) logFailure(endpoint, msg string) {
+	d := c.opts.LogLimit.failure(c.agent.String()+" "+endpoint, msg)
+	if !d.log {
+		return
+	}
+	level.Error(c.logger).Log(d.with("msg", "Consul request failed", "agent", c.agent.String(), "endpoint", endpoint, "err", msg)...)
+}
+
+// logRecovery reports the failures that were counted but not logged once an
+// endpoint answers again.
+func (c *Collector) logRecovery(endpoint string) {
+	if d := c.opts.LogLimit.success(c.agent.String() + " " + endpoint); d.log {
+		level.Info(c.logger).Log(d.with("msg", "Consul request succeeds again", "agent", c.agent.String(), "endpoint", endpoint,
+			"last_err", d.lastErr)...)
+	}
 }
 
 // redactLabels runs every label value through red: an agent may echo the
@@ -286,7 +311,11 @@ func (c *Collector) members(token string, budget *seriesBudget) ([]sample, error
 	lan, listed, err := c.agent.Members(c.ctx, token, "lan", lim)
 	wg.Wait()
 	if err == nil && listed == 0 {
-		level.Warn(c.logger).Log("msg", "Consul listed no Serf LAN members: the ACL token probably lacks node:read", "agent", c.agent.String(), "endpoint", endpointMembers)
+		// Every scrape would say it again: once per interval is enough.
+		if d := c.opts.LogLimit.failure(c.agent.String()+" no members", ""); d.log {
+			level.Warn(c.logger).Log(d.with("msg", "Consul listed no Serf LAN members: the ACL token probably lacks node:read",
+				"agent", c.agent.String(), "endpoint", endpointMembers)...)
+		}
 	}
 	if err := errors.Join(err, wanErr); err != nil {
 		return nil, err

@@ -23,6 +23,9 @@ type HandlerOptions struct {
 	Logger        log.Logger
 	// Collectors turns on the optional collectors.
 	Collectors Options
+	// MaxConcurrentProbes bounds the /probe scrapes running at once
+	// (--probe.max-concurrent); 0 means no bound.
+	MaxConcurrentProbes int
 }
 
 // ScrapeTimeout is how long a scrape may wait for Consul: --consul.timeout,

@@ -141,6 +141,26 @@ func TestTLS(t *testing.T) {
 		}
 	})
 
+	t.Run("probe never speaks plain http behind an https --consul.server", func(t *testing.T) {
+		e := consultest.StartExporter(t, nil, full...)
+		target := "http://" + strings.TrimPrefix(url, "https://")
+		resp, err := http.Get(e.URL + "/probe?target=" + target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "https") {
+			t.Errorf("probe %s: HTTP %d %q, want 400", target, resp.StatusCode, body)
+		}
+		// The agent would have answered plain HTTP with its own 400
+		// ("Client sent an HTTP request to an HTTPS server"): nothing in
+		// the log means nothing was sent.
+		if strings.Contains(e.Logs(), "Consul request failed") {
+			t.Errorf("the refused probe reached the agent:\n%s", e.Logs())
+		}
+	})
+
 	for _, tc := range []struct {
 		name    string
 		env     []string

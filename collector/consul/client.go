@@ -62,6 +62,16 @@ func NewClient(o ClientOptions) (*Client, error) {
 	return &Client{http: newHTTPClient(tlsConf), token: o.Token}, nil
 }
 
+// WithTransport returns a copy of c whose requests go through what wrap
+// makes of a clone of c's own transport (redirects refused as ever): for
+// tests that must see what the exporter would send and dial without a
+// connection being made.
+func (c *Client) WithTransport(wrap func(*http.Transport) http.RoundTripper) *Client {
+	hc := *c.http
+	hc.Transport = wrap(c.http.Transport.(*http.Transport).Clone())
+	return &Client{http: &hc, token: c.token}
+}
+
 // CloseIdleConnections closes the kept-alive connections to every agent.
 func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }
 

@@ -1,8 +1,10 @@
 package consul
 
 import (
+	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"strings"
 )
@@ -27,43 +29,86 @@ func ParseTarget(s, defaultScheme string) (*url.URL, error) {
 		}
 		raw = defaultScheme + "://" + s
 	}
+	shown := hideUserinfo(s)
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("invalid Consul address %q: %w", redact(s), err)
+		if shown != s {
+			// Go's parse errors quote their input, and a password holding
+			// a '/' splits so that part of it lands in the reason too.
+			return nil, fmt.Errorf("invalid Consul address %q: cannot be parsed (credentials in the URL are not supported, use --consul.token-file)", shown)
+		}
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // its URL is s again
+		}
+		return nil, fmt.Errorf("invalid Consul address %q: %w", s, err)
 	}
 	switch u.Scheme {
 	case "http", "https":
 	default:
-		return nil, fmt.Errorf("invalid Consul address %q: scheme %q is not supported, use http or https", redact(s), u.Scheme)
+		return nil, fmt.Errorf("invalid Consul address %q: scheme %q is not supported, use http or https", shown, u.Scheme)
 	}
-	if u.User != nil {
-		return nil, fmt.Errorf("invalid Consul address %q: credentials in the URL are not supported, use --consul.token-file", redact(s))
+	if u.User != nil || shown != s {
+		return nil, fmt.Errorf("invalid Consul address %q: credentials in the URL are not supported, use --consul.token-file", shown)
 	}
 	if u.Host == "" || u.Hostname() == "" {
 		return nil, fmt.Errorf("invalid Consul address %q: no host", s)
 	}
-	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
+	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" || u.ForceQuery {
 		return nil, fmt.Errorf("invalid Consul address %q: want scheme://host:port with no path or query", s)
 	}
-	// The port is always explicit, so that the allow-list of /probe sees
-	// one spelling of each address.
-	host := strings.ToLower(u.Hostname())
-	if u.Port() == "" {
-		port := map[string]string{"http": "80", "https": "443"}[u.Scheme]
-		if !strings.Contains(s, "://") {
-			port = "8500"
-		}
-		u.Host = net.JoinHostPort(host, port)
-	} else if p := u.Port(); !isPort(p) {
-		return nil, fmt.Errorf("invalid Consul address %q: bad port %q", s, p)
-	} else {
-		u.Host = net.JoinHostPort(host, p)
+	host, err := canonicalHost(u.Hostname())
+	if err != nil {
+		return nil, fmt.Errorf("invalid Consul address %q: %w", s, err)
 	}
-	return &url.URL{Scheme: u.Scheme, Host: u.Host}, nil
+	// The port is always explicit and in one spelling (decimal, no leading
+	// zero), so that the allow-list of /probe sees one spelling of each
+	// address: the dialler reads 08500 as 8500, which a pattern for
+	// five-digit ports would otherwise admit.
+	port := u.Port()
+	switch {
+	case port == "" && !strings.Contains(s, "://"):
+		port = "8500"
+	case port == "":
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	case !isPort(port):
+		return nil, fmt.Errorf("invalid Consul address %q: bad port %q, want 1-65535 without leading zeros", s, port)
+	}
+	return &url.URL{Scheme: u.Scheme, Host: net.JoinHostPort(host, port)}, nil
 }
 
+// canonicalHost gives each address one spelling: names lower-cased, IP
+// addresses as netip prints them ([0:0::1] is [::1]). A name is ASCII
+// letters, digits, '-', '_' and '.', and one that ends in a number is
+// refused: resolvers read 127.1, 0x7f.1 or 2130706433 as IPv4 addresses in
+// old inet_aton spellings, which no allow-list pattern written for dotted
+// quads expects, and no DNS name has an all-numeric last label.
+func canonicalHost(h string) (string, error) {
+	if a, err := netip.ParseAddr(h); err == nil {
+		if z := a.Zone(); strings.Trim(z, nameChars+"ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
+			return "", fmt.Errorf("IPv6 zone %q is not an interface name", z)
+		}
+		return a.String(), nil
+	}
+	h = strings.ToLower(h)
+	if strings.Trim(h, nameChars) != "" {
+		// Anything else is no host name, and a non-ASCII one would be
+		// dialled as its punycode (fullwidth letters and dots map to
+		// ASCII ones), a spelling the allow-list never saw.
+		return "", fmt.Errorf("host %q is neither a DNS name (letters, digits, '-', '_', '.') nor an IP address", h)
+	}
+	last := h[strings.LastIndexByte(strings.TrimSuffix(h, "."), '.')+1:]
+	last = strings.TrimSuffix(last, ".")
+	if last != "" && (strings.HasPrefix(last, "0x") || strings.Trim(last, "0123456789") == "") {
+		return "", fmt.Errorf("host %q is neither a DNS name nor an IP address in its usual spelling", h)
+	}
+	return h, nil
+}
+
+const nameChars = "abcdefghijklmnopqrstuvwxyz0123456789-_."
+
 func isPort(p string) bool {
-	if len(p) == 0 || len(p) > 5 {
+	if len(p) == 0 || len(p) > 5 || p[0] == '0' {
 		return false
 	}
 	n := 0
@@ -76,10 +121,17 @@ func isPort(p string) bool {
 	return n > 0 && n < 65536
 }
 
-// redact hides the password of a URL-looking string, should one be given.
-func redact(s string) string {
-	if u, err := url.Parse(s); err == nil && u.User != nil {
-		return u.Redacted()
+// hideUserinfo replaces what would be a URL's user and password in s with
+// "xxxxx", without parsing s (it may not parse): everything up to the last
+// '@' after the scheme. s without an '@' is returned as it is.
+func hideUserinfo(s string) string {
+	at := strings.LastIndexByte(s, '@')
+	if at < 0 {
+		return s
 	}
-	return s
+	prefix := ""
+	if i := strings.Index(s, "://"); i >= 0 && i < at {
+		prefix = s[:i+3]
+	}
+	return prefix + "xxxxx" + s[at:]
 }
