@@ -44,8 +44,7 @@ func (a *Agent) Token() (string, *Redactor, error) { return a.client.token.curre
 
 // Leader is the address of the Raft leader the agent knows of, "" for none.
 func (a *Agent) Leader(ctx context.Context, token string) (string, error) {
-	body, release, err := a.fetch(ctx, PathLeader, token)
-	defer release()
+	body, err := a.fetch(ctx, PathLeader, token)
 	if err == nil {
 		var addr string
 		if addr, err = decodeMasked(body, token, DecodeLeader); err == nil {
@@ -57,8 +56,7 @@ func (a *Agent) Leader(ctx context.Context, token string) (string, error) {
 
 // Peers are the Raft peers' addresses as the agent lists them.
 func (a *Agent) Peers(ctx context.Context, token string) ([]string, error) {
-	body, release, err := a.fetch(ctx, PathPeers, token)
-	defer release()
+	body, err := a.fetch(ctx, PathPeers, token)
 	if err == nil {
 		var peers []string
 		if peers, err = decodeMasked(body, token, DecodePeers); err == nil {
@@ -92,8 +90,7 @@ func (a *Agent) Stats(ctx context.Context, token string) (st Stats, path string,
 }
 
 func (a *Agent) stats(ctx context.Context, path, token string) (Stats, error) {
-	body, release, err := a.fetch(ctx, path, token)
-	defer release()
+	body, err := a.fetch(ctx, path, token)
 	if err != nil {
 		return nil, err
 	}

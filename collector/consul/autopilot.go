@@ -43,8 +43,7 @@ type autopilotServer struct {
 // the cluster is unhealthy, with the same JSON body (typed text/plain): that
 // is data, Healthy false, not a failed request.
 func (a *Agent) Autopilot(ctx context.Context, token string, maxServers int) (*AutopilotHealth, error) {
-	body, release, err := a.fetch(ctx, PathAutopilot, token, http.StatusTooManyRequests)
-	defer release()
+	body, err := a.fetch(ctx, PathAutopilot, token, http.StatusTooManyRequests)
 	if err == nil {
 		var h *AutopilotHealth
 		h, err = decodeMasked(body, token, func(b []byte) (*AutopilotHealth, error) {
