@@ -37,17 +37,19 @@ func Binary(t testing.TB, mod string) string {
 	if b := os.Getenv("CONSUL_BIN"); b != "" && mod == "tools/consul" {
 		return b
 	}
-	return buildTool(t, mod, "github.com/hashicorp/consul")
+	return Tool(t, mod, "github.com/hashicorp/consul")
 }
 
-// buildTool builds a package pinned in a tools module with
-// scripts/build-tool.sh, once per test binary, and returns its path. Failing
-// to build fails the test.
-func buildTool(t testing.TB, mod, pkg string) string {
+// Tool builds a package pinned in a tools module (tools/jsonnet,
+// tools/pint, ...) with scripts/build-tool.sh, once per test binary, and
+// returns its path. Failing to build fails the test.
+func Tool(t testing.TB, mod, pkg string) string {
 	t.Helper()
 	binMu.Lock()
 	defer binMu.Unlock()
-	if p, ok := binPaths[mod]; ok {
+	// One module can pin several tools (jsonnet and jsonnetfmt).
+	key := mod + " " + pkg
+	if p, ok := binPaths[key]; ok {
 		return p
 	}
 	cmd := exec.Command("bash", filepath.Join(RepoRoot(), "scripts", "build-tool.sh"), mod, pkg)
@@ -57,6 +59,6 @@ func buildTool(t testing.TB, mod, pkg string) string {
 		t.Fatalf("building %s from %s: %v", pkg, mod, err)
 	}
 	p := strings.TrimSpace(string(out))
-	binPaths[mod] = p
+	binPaths[key] = p
 	return p
 }

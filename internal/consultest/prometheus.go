@@ -28,7 +28,7 @@ type Prometheus struct {
 // built without consul_sd_configs.) Failing to build it fails the test.
 func PrometheusBinary(t testing.TB) string {
 	t.Helper()
-	return buildTool(t, "tools/prometheus", "github.com/prometheus/prometheus/cmd/prometheus")
+	return Tool(t, "tools/prometheus", "github.com/prometheus/prometheus/cmd/prometheus")
 }
 
 // StartPrometheus writes config (and any extra files, by name) into a temp
