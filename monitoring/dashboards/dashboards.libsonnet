@@ -64,6 +64,9 @@
         textMode: textMode,
         justifyMode: 'auto',
         orientation: 'auto',
+        wideLayout: true,
+        showPercentChange: false,
+        percentChangeColorMode: 'standard',
       },
     },
 
@@ -77,7 +80,7 @@
         spanNulls: false,
       } } },
       options: {
-        legend: { displayMode: 'list', placement: 'bottom', showLegend: true },
+        legend: { displayMode: 'list', placement: 'bottom', showLegend: true, calcs: [] },
         tooltip: { mode: 'multi', sort: 'desc' },
       },
     },
@@ -152,7 +155,7 @@
         mergeValues: true,
         rowHeight: 0.9,
         alignValue: 'left',
-        legend: { displayMode: 'list', placement: 'bottom', showLegend: false },
+        legend: { displayMode: 'list', placement: 'bottom', showLegend: false, calcs: [] },
         tooltip: { mode: 'single', sort: 'none' },
       },
     },
@@ -207,6 +210,7 @@
       options: {
         showHeader: true,
         cellHeight: 'sm',
+        frameIndex: 0,
         footer: { show: false, reducer: ['sum'], fields: '' },
       },
       transformations: [{ id: 'organize', options: {
