@@ -31,6 +31,9 @@ lint:
 	$(GO) vet -tags 'integration soak record' ./...
 	$(STATICCHECK) ./...
 	$(STATICCHECK) -tags 'integration soak record' ./...
+	cd monitoring/schemacheck && $(GO) vet ./...
+	@fmt=$$(bash scripts/build-tool.sh tools/jsonnet github.com/google/go-jsonnet/cmd/jsonnetfmt) && \
+		if ! out=$$($$fmt --test $$(git ls-files 'monitoring/*.libsonnet' 'monitoring/*.jsonnet') 2>&1); then echo "jsonnetfmt -i needed: $$out"; exit 1; fi
 
 unit:
 	$(GO) test -race -count=1 ./...
@@ -45,8 +48,9 @@ checkmetrics:
 		if [ -n "$$out" ]; then echo "$$f:"; echo "$$out"; exit 1; fi; \
 	done; echo "promtool check metrics: $$(ls fixtures/*/metrics.golden | wc -l) golden files clean"
 
-# promtool check/test rules on monitoring/, and the dashboard and rules
-# checked against the collector's metric table.
+# The monitoring mixin: rendered files in sync, promtool check/test rules,
+# pint, Grafana's conventions and strict decoding, for the default and an
+# overridden _config.
 monitoring:
 	bash scripts/test-monitoring.sh
 

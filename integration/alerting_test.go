@@ -6,7 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -22,8 +26,64 @@ import (
 // under ConsulNoLeader's.
 var shortFor = map[string]string{"1m": "15s", "2m": "20s", "5m": "30s", "15m": "60s"}
 
-// TestAlertingEndToEnd runs the shipped rules and dashboard against a real
-// Prometheus scraping one exporter per server of a real cluster.
+// The mixin twice in one Prometheus: the shipped files (default _config,
+// job="consul") over the job "consul", and a render of
+// monitoring/tests/override-config.jsonnet (cluster="consul", clusters told
+// apart by "cluster") over a second job scraping the same exporters with
+// that label. Neither selector matches the other's job.
+const (
+	overrideJob     = "consul-override"
+	overrideCluster = "consul"
+)
+
+// mixinFiles are the rule files and dashboard of one configuration.
+type mixinFiles struct {
+	name      string
+	dir       string            // rules.yaml, alerts.yaml, prometheus-rule.yaml, dashboards/
+	dashboard []byte            // the dashboard's JSON
+	vars      map[string]string // values for the dashboard's variables
+}
+
+func mixins(t *testing.T) []mixinFiles {
+	t.Helper()
+	override := t.TempDir()
+	jsonnet := consultest.Tool(t, "tools/jsonnet", "github.com/google/go-jsonnet/cmd/jsonnet")
+	if err := monitoring.Render(jsonnet, override, readRepoFile(t, "monitoring/tests/override-config.jsonnet")); err != nil {
+		t.Fatal(err)
+	}
+	return []mixinFiles{
+		{"default", monitoring.MixinDir(), monitoring.DashboardJSON(),
+			map[string]string{"job": "consul", "instance": ".+", "__rate_interval": "10s"}},
+		{"override", override, []byte(readFile(t, filepath.Join(override, "dashboards", "consul-status.json"))),
+			map[string]string{"cluster": overrideCluster, "job": overrideJob, "instance": ".+", "__rate_interval": "10s"}},
+	}
+}
+
+// shortened returns a rule file with its for: durations from shortFor.
+func shortened(t *testing.T, path string) string {
+	t.Helper()
+	return regexp.MustCompile(`for: "(\d+m)"`).ReplaceAllStringFunc(readFile(t, path), func(m string) string {
+		d := strings.Trim(strings.TrimPrefix(m, "for: "), `"`)
+		short, ok := shortFor[d]
+		if !ok {
+			t.Fatalf("no test duration for %q: extend shortFor", m)
+		}
+		return `for: "` + short + `"`
+	})
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestAlertingEndToEnd runs the shipped rules and dashboard, and those of an
+// overridden _config, against a real Prometheus scraping one exporter per
+// server of a real cluster.
 func TestAlertingEndToEnd(t *testing.T) {
 	c := consultest.Start(t, consultest.Options{Servers: 3, Octet: octetAlerting, Binary: pinned(t)})
 	leader, err := c.WaitLeader(30 * time.Second)
@@ -38,51 +98,65 @@ func TestAlertingEndToEnd(t *testing.T) {
 		targets = append(targets, fmt.Sprintf("'%s'", host))
 		byInstance[host] = a
 	}
-	rules := regexp.MustCompile(`for: (\d+m)`).ReplaceAllStringFunc(readRepoFile(t, "monitoring/alerts.yml"), func(m string) string {
-		d := strings.TrimPrefix(m, "for: ")
-		short, ok := shortFor[d]
-		if !ok {
-			t.Fatalf("no test duration for %q: extend shortFor", m)
+	configs := mixins(t)
+	files := map[string]string{}
+	var ruleFiles []string
+	for _, m := range configs {
+		for _, f := range []string{"rules.yaml", "alerts.yaml"} {
+			name := m.name + "-" + f
+			files[name] = shortened(t, filepath.Join(m.dir, f))
+			ruleFiles = append(ruleFiles, name)
 		}
-		return "for: " + short
-	})
+	}
+	scrapeTargets := strings.Join(targets, ", ")
 	p := consultest.StartPrometheus(t, fmt.Sprintf(`global:
   scrape_interval: 1s
   scrape_timeout: 1s
   evaluation_interval: 1s
-rule_files: [alerts.yml]
+rule_files: [%s]
 scrape_configs:
   - job_name: consul
     static_configs:
       - targets: [%s]
-`, strings.Join(targets, ", ")), map[string]string{"alerts.yml": rules})
+  - job_name: %s
+    static_configs:
+      - targets: [%s]
+        labels: {cluster: %s}
+`, strings.Join(ruleFiles, ", "), scrapeTargets, overrideJob, scrapeTargets, overrideCluster), files)
 
-	poll(t, 30*time.Second, 500*time.Millisecond, "all three exporters scraped with consul_up 1", func() error {
-		return expectValue(p, `count(consul_up{job="consul"} == 1)`, 3)
+	poll(t, 30*time.Second, 500*time.Millisecond, "all three exporters scraped with consul_up 1, by both jobs", func() error {
+		if err := expectValue(p, `count(consul_up{job="consul"} == 1)`, 3); err != nil {
+			return err
+		}
+		return expectValue(p, fmt.Sprintf(`count(consul_up{cluster=%q} == 1)`, overrideCluster), 3)
 	})
 	time.Sleep(5 * time.Second) // a few rule evaluations and rate() windows
 
-	t.Run("every dashboard query returns data", func(t *testing.T) {
-		queries, err := monitoring.DashboardQueries()
-		if err != nil {
-			t.Fatal(err)
-		}
-		vars := map[string]string{"job": "consul", "instance": ".*", "__rate_interval": "10s", "datasource": "prometheus"}
-		for _, q := range queries {
-			expr, err := q.Expand(vars)
+	for _, m := range configs {
+		t.Run(m.name+": every dashboard query returns data", func(t *testing.T) {
+			queries, err := monitoring.ParseDashboardQueries(m.dashboard)
 			if err != nil {
-				t.Errorf("%s/%s: %v", q.Panel, q.RefID, err)
-				continue
+				t.Fatal(err)
 			}
-			if res, err := p.Query(expr); err != nil || len(res) == 0 {
-				t.Errorf("panel %q query %s returns nothing (%v):\n%s", q.Panel, q.RefID, err, expr)
+			if len(queries) < 20 {
+				t.Fatalf("only %d dashboard queries", len(queries))
 			}
-		}
-	})
+			for _, q := range queries {
+				expr, err := q.Expand(m.vars)
+				if err != nil {
+					t.Errorf("%s/%s: %v", q.Panel, q.RefID, err)
+					continue
+				}
+				if res, err := p.Query(expr); err != nil || len(res) == 0 {
+					t.Errorf("panel %q query %s returns nothing (%v):\n%s", q.Panel, q.RefID, err, expr)
+				}
+			}
+		})
+	}
 
 	t.Run("every metric selector of every rule returns data", func(t *testing.T) {
 		exprs := ruleExprs(t, p)
-		if len(exprs) < 15 {
+		if len(exprs) < 36 {
 			t.Fatalf("only %d rule expressions loaded", len(exprs))
 		}
 		checked := map[string]bool{}
@@ -99,6 +173,13 @@ scrape_configs:
 		}
 		t.Logf("%d distinct selectors in %d rules, each with data", len(checked), len(exprs))
 	})
+
+	// pint's online checks (promql/series among them) against this
+	// Prometheus, with every rule's series present: nothing at warning or
+	// above, for either configuration.
+	for _, m := range configs {
+		t.Run(m.name+": pint online finds nothing", func(t *testing.T) { pintOnline(t, p, m.dir) })
+	}
 
 	t.Run("healthy cluster: nothing fires", func(t *testing.T) {
 		// Longer than every shortened for: but the 60s one.
@@ -132,8 +213,8 @@ scrape_configs:
 		end := time.Now().Add(20 * time.Second)
 		for time.Now().Before(end) {
 			for _, a := range alerts(t, p, "firing") {
-				if a == "ConsulNoLeader" {
-					t.Fatal("ConsulNoLeader fired for a normal leader change")
+				if strings.HasPrefix(a, "ConsulNoLeader ") {
+					t.Fatalf("%s fired for a normal leader change", a)
 				}
 			}
 			time.Sleep(time.Second)
@@ -149,13 +230,14 @@ scrape_configs:
 	}
 	t.Run("quorum lost: ConsulNoLeader fires", func(t *testing.T) {
 		c.Kill(second)
-		poll(t, 60*time.Second, time.Second, "ConsulNoLeader firing", func() error {
-			for _, a := range alerts(t, p, "firing") {
-				if a == "ConsulNoLeader" {
-					return nil
+		poll(t, 60*time.Second, time.Second, "ConsulNoLeader firing for both configurations", func() error {
+			firing := alerts(t, p, "firing")
+			for _, want := range []string{"ConsulNoLeader (default)", "ConsulNoLeader (override)"} {
+				if !slices.Contains(firing, want) {
+					return fmt.Errorf("firing: %v", firing)
 				}
 			}
-			return fmt.Errorf("firing: %v", alerts(t, p, "firing"))
+			return nil
 		})
 	})
 	t.Run("servers back: ConsulNoLeader resolves", func(t *testing.T) {
@@ -163,8 +245,8 @@ scrape_configs:
 		c.Revive(leader)
 		poll(t, 60*time.Second, time.Second, "ConsulNoLeader resolved", func() error {
 			for _, a := range alerts(t, p, "") {
-				if a == "ConsulNoLeader" {
-					return fmt.Errorf("still pending or firing")
+				if strings.HasPrefix(a, "ConsulNoLeader ") {
+					return fmt.Errorf("%s still pending or firing", a)
 				}
 			}
 			return nil
@@ -172,7 +254,8 @@ scrape_configs:
 	})
 }
 
-// alerts names the alerts in the given state ("" for any).
+// alerts names the alerts in the given state ("" for any), each followed by
+// the configuration whose rules raised it: "ConsulNoLeader (override)".
 func alerts(t *testing.T, p *consultest.Prometheus, state string) []string {
 	t.Helper()
 	as, err := p.Alerts()
@@ -182,7 +265,11 @@ func alerts(t *testing.T, p *consultest.Prometheus, state string) []string {
 	var names []string
 	for _, a := range as {
 		if state == "" || a.State == state {
-			names = append(names, a.Labels["alertname"])
+			config := "default"
+			if _, ok := a.Labels["cluster"]; ok {
+				config = "override"
+			}
+			names = append(names, a.Labels["alertname"]+" ("+config+")")
 		}
 	}
 	sort.Strings(names)
@@ -214,11 +301,12 @@ func mustValue(t *testing.T, p *consultest.Prometheus, q string) float64 {
 	return v
 }
 
-// ruleExprs lists every loaded rule's expression, by rule name.
+// ruleExprs lists every loaded rule's expression, by rule file and name.
 func ruleExprs(t *testing.T, p *consultest.Prometheus) map[string]string {
 	t.Helper()
 	var data struct {
 		Groups []struct {
+			File  string `json:"file"`
 			Rules []struct {
 				Name  string `json:"name"`
 				Query string `json:"query"`
@@ -231,10 +319,35 @@ func ruleExprs(t *testing.T, p *consultest.Prometheus) map[string]string {
 	out := map[string]string{}
 	for _, g := range data.Groups {
 		for _, r := range g.Rules {
-			out[r.Name] = r.Query
+			out[filepath.Base(g.File)+" "+r.Name] = r.Query
 		}
 	}
 	return out
+}
+
+// pintOnline runs pint with its online checks against p on the rule files
+// in dir, and fails on any finding at warning or above. (The PrometheusRule
+// holds the same rules: pint checks it offline, in make monitoring.)
+func pintOnline(t *testing.T, p *consultest.Prometheus, dir string) {
+	t.Helper()
+	pint := consultest.Tool(t, "tools/pint", "github.com/cloudflare/pint/cmd/pint")
+	work := t.TempDir()
+	cfg := filepath.Join(work, "pint.hcl")
+	config := fmt.Sprintf("prometheus \"e2e\" {\n  uri = %q\n  timeout = \"30s\"\n}\n", p.URL)
+	if err := os.WriteFile(cfg, []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(pint, "--no-color", "--config", cfg, "lint", "--min-severity=info", "--fail-on=warning",
+		filepath.Join(dir, "rules.yaml"), filepath.Join(dir, "alerts.yaml"))
+	cmd.Dir = work
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("pint: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "online=true") || !strings.Contains(string(out), "entries=18") {
+		t.Fatalf("pint did not check all 18 rules online:\n%s", out)
+	}
+	t.Logf("pint online:\n%s", out)
 }
 
 // selectors parses expr with Prometheus's own parser (/api/v1/parse_query)

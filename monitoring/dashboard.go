@@ -8,10 +8,11 @@ import (
 	"regexp"
 )
 
-//go:embed dashboard.json
+//go:embed dashboards/consul-status.json
 var dashboardJSON []byte
 
-// DashboardJSON returns the Grafana dashboard as shipped.
+// DashboardJSON returns the Grafana dashboard as shipped (rendered with the
+// mixin's default _config).
 func DashboardJSON() []byte { return bytes.Clone(dashboardJSON) }
 
 // Query is one PromQL query of a dashboard panel, still holding Grafana's

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -16,8 +17,13 @@ type panel struct {
 	Description string                   `json:"description"`
 	Datasource  json.RawMessage          `json:"datasource"`
 	GridPos     struct{ X, Y, W, H int } `json:"gridPos"`
-	Panels      []panel                  `json:"panels"`
-	Targets     []struct {
+	FieldConfig struct {
+		Defaults struct {
+			Unit string `json:"unit"`
+		} `json:"defaults"`
+	} `json:"fieldConfig"`
+	Panels  []panel `json:"panels"`
+	Targets []struct {
 		RefID      string          `json:"refId"`
 		Expr       string          `json:"expr"`
 		Datasource json.RawMessage `json:"datasource"`
@@ -28,30 +34,46 @@ type dashboard struct {
 	UID           string  `json:"uid"`
 	Title         string  `json:"title"`
 	SchemaVersion int     `json:"schemaVersion"`
+	Editable      bool    `json:"editable"`
 	Panels        []panel `json:"panels"`
 	Templating    struct {
 		List []struct {
 			Name       string          `json:"name"`
+			Label      string          `json:"label"`
 			Type       string          `json:"type"`
 			Query      json.RawMessage `json:"query"`
 			Datasource json.RawMessage `json:"datasource"`
 			Multi      bool            `json:"multi"`
 			IncludeAll bool            `json:"includeAll"`
+			AllValue   string          `json:"allValue"`
+			Refresh    int             `json:"refresh"`
 		} `json:"list"`
 	} `json:"templating"`
 }
 
 const datasourceRef = `{"type":"prometheus","uid":"${datasource}"}`
 
+const dashboardFile = "dashboards/consul-status.json"
+
 func loadDashboard(t *testing.T) dashboard {
 	t.Helper()
-	raw, err := os.ReadFile("dashboard.json")
+	return parseDashboard(t, readFile(t, dashboardFile))
+}
+
+func readFile(t *testing.T, name string) []byte {
+	t.Helper()
+	raw, err := os.ReadFile(name)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return raw
+}
+
+func parseDashboard(t *testing.T, raw []byte) dashboard {
+	t.Helper()
 	var d dashboard
 	if err := json.Unmarshal(raw, &d); err != nil {
-		t.Fatalf("dashboard.json is not valid JSON: %v", err)
+		t.Fatalf("dashboard is not valid JSON: %v", err)
 	}
 	return d
 }
@@ -107,10 +129,7 @@ func TestDashboardImportable(t *testing.T) {
 // dashboard imports into any Grafana without a hard-coded uid. The only
 // exception is Grafana's built-in annotation source.
 func TestDashboardHasNoHardCodedDatasource(t *testing.T) {
-	raw, err := os.ReadFile("dashboard.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw := readFile(t, dashboardFile)
 	var doc any
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		t.Fatal(err)
@@ -219,7 +238,7 @@ func TestDashboardPanels(t *testing.T) {
 }
 
 // testVars are stand-ins for Grafana's variables.
-var testVars = map[string]string{"job": "consul", "instance": ".*", "__rate_interval": "1m"}
+var testVars = map[string]string{"job": "consul", "instance": ".+", "cluster": "consul", "__rate_interval": "1m"}
 
 func TestDashboardMetricsExist(t *testing.T) {
 	metrics := collectorMetrics(t)
@@ -271,6 +290,16 @@ func TestDashboardQueriesParse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkQueriesParse(t, qs)
+	override, err := ParseDashboardQueries(readFile(t, filepath.Join(render(t, overrideConfig(t)), dashboardFile)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkQueriesParse(t, override)
+}
+
+func checkQueriesParse(t *testing.T, qs []Query) {
+	t.Helper()
 	var b strings.Builder
 	b.WriteString("groups:\n  - name: dashboard\n    rules:\n")
 	for i, q := range qs {
@@ -294,10 +323,82 @@ func TestDashboardQueriesParse(t *testing.T) {
 func TestQueryExpand(t *testing.T) {
 	q := Query{Panel: "p", RefID: "A", Expr: `rate(x{job="$job", instance=~"${instance}"}[$__rate_interval])`}
 	got, err := q.Expand(testVars)
-	if want := `rate(x{job="consul", instance=~".*"}[1m])`; err != nil || got != want {
+	if want := `rate(x{job="consul", instance=~".+"}[1m])`; err != nil || got != want {
 		t.Errorf("Expand = %q, %v; want %q", got, err, want)
 	}
 	if _, err := (Query{Expr: "x{a=\"$nope\"}"}).Expand(testVars); err == nil {
 		t.Error("Expand accepted an unknown variable")
+	}
+}
+
+// Grafana's dashboard conventions (those its dashboard linter checks), for
+// the shipped dashboard and for one rendered with another cluster label.
+func TestDashboardConventions(t *testing.T) {
+	t.Run("default", func(t *testing.T) { checkConventions(t, readFile(t, dashboardFile), nil) })
+	t.Run("override", func(t *testing.T) {
+		raw := readFile(t, filepath.Join(render(t, overrideConfig(t)), dashboardFile))
+		checkConventions(t, raw, []string{`cluster=~"$cluster"`})
+	})
+}
+
+var (
+	selectorRe = regexp.MustCompile(`\{[^{}]*\}`)
+	rangeRe    = regexp.MustCompile(`\[[^\]]*\]`)
+)
+
+func checkConventions(t *testing.T, raw []byte, extraMatchers []string) {
+	d := parseDashboard(t, raw)
+	if d.Editable {
+		t.Error("a generated dashboard should be editable: false")
+	}
+	vars := map[string]bool{}
+	for _, v := range d.Templating.List {
+		vars[v.Name] = true
+		switch v.Name {
+		case "datasource":
+			if v.Label != "Data source" || !sameJSON(v.Query, `"prometheus"`) {
+				t.Errorf("datasource variable: label %q query %s", v.Label, v.Query)
+			}
+		case "job", "instance":
+			label := strings.ToUpper(v.Name[:1]) + v.Name[1:]
+			if v.Type != "query" || v.Label != label || !v.Multi || !v.IncludeAll || v.AllValue != ".+" || v.Refresh != 2 || !sameJSON(v.Datasource, datasourceRef) {
+				t.Errorf("variable %s: %+v; want a multi-select query labelled %q on ${datasource} with allValue .+, refreshed on time change", v.Name, v, label)
+			}
+		}
+	}
+	if !vars["job"] || !vars["instance"] || !vars["datasource"] {
+		t.Errorf("variables %v: want datasource, job and instance", vars)
+	}
+	matchers := append([]string{`job=~"$job"`, `instance=~"$instance"`}, extraMatchers...)
+	targets := 0
+	for _, p := range flatPanels(d.Panels) {
+		if p.Type == "row" {
+			continue
+		}
+		if p.Title == "" || p.Description == "" || p.FieldConfig.Defaults.Unit == "" {
+			t.Errorf("panel %q: title, description %q and unit %q are all needed", p.Title, p.Description, p.FieldConfig.Defaults.Unit)
+		}
+		for _, q := range p.Targets {
+			targets++
+			sels := selectorRe.FindAllString(q.Expr, -1)
+			if len(sels) != len(metricRefs(q.Expr)) {
+				t.Errorf("panel %q: %d selectors for %d metrics in %s", p.Title, len(sels), len(metricRefs(q.Expr)), q.Expr)
+			}
+			for _, sel := range sels {
+				for _, m := range matchers {
+					if !strings.Contains(sel, m) {
+						t.Errorf("panel %q: selector %s lacks %s", p.Title, sel, m)
+					}
+				}
+			}
+			for _, r := range rangeRe.FindAllString(q.Expr, -1) {
+				if r != "[$__rate_interval]" {
+					t.Errorf("panel %q: range %s, want [$__rate_interval]", p.Title, r)
+				}
+			}
+		}
+	}
+	if targets < 20 {
+		t.Errorf("only %d targets checked", targets)
 	}
 }

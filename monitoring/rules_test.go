@@ -1,7 +1,6 @@
 package monitoring
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,37 +9,41 @@ import (
 	"go.yaml.in/yaml/v2"
 )
 
+type rule struct {
+	Record      string            `yaml:"record"`
+	Alert       string            `yaml:"alert"`
+	Expr        string            `yaml:"expr"`
+	For         string            `yaml:"for"`
+	Labels      map[string]string `yaml:"labels"`
+	Annotations map[string]string `yaml:"annotations"`
+}
+
 type ruleFile struct {
 	Groups []struct {
 		Name  string `yaml:"name"`
-		Rules []struct {
-			Record      string            `yaml:"record"`
-			Alert       string            `yaml:"alert"`
-			Expr        string            `yaml:"expr"`
-			For         string            `yaml:"for"`
-			Labels      map[string]string `yaml:"labels"`
-			Annotations map[string]string `yaml:"annotations"`
-		} `yaml:"rules"`
+		Rules []rule `yaml:"rules"`
 	} `yaml:"groups"`
 }
 
-func defaultRules(t *testing.T) []byte {
+// loadRules reads rules.yaml and alerts.yaml from dir, strictly: a key
+// Prometheus does not know fails the test.
+func loadRules(t *testing.T, dir string) []rule {
 	t.Helper()
-	b, err := Rules(RuleOptions{ClusterLabel: DefaultClusterLabel, Selector: DefaultSelector})
-	if err != nil {
-		t.Fatal(err)
+	var rules []rule
+	for _, name := range []string{"rules.yaml", "alerts.yaml"} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var f ruleFile
+		if err := yaml.UnmarshalStrict(b, &f); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for _, g := range f.Groups {
+			rules = append(rules, g.Rules...)
+		}
 	}
-	return b
-}
-
-func TestCommittedRulesAreGenerated(t *testing.T) {
-	committed, err := os.ReadFile("alerts.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(committed, defaultRules(t)) {
-		t.Error("alerts.yml differs from the generator's output: edit alerts.yml.tmpl and run go generate ./monitoring")
-	}
+	return rules
 }
 
 // wantAlerts is what on-call is promised in README.md.
@@ -53,36 +56,29 @@ var wantAlerts = map[string]string{
 }
 
 func TestRulesShape(t *testing.T) {
-	var f ruleFile
-	if err := yaml.UnmarshalStrict(defaultRules(t), &f); err != nil {
-		t.Fatal(err)
-	}
+	rules := loadRules(t, ".")
 	metrics := collectorMetrics(t)
 	recorded := map[string]bool{}
-	for _, g := range f.Groups {
-		for _, r := range g.Rules {
-			if r.Record != "" {
-				recorded[r.Record] = true
-			}
+	for _, r := range rules {
+		if r.Record != "" {
+			recorded[r.Record] = true
 		}
 	}
 	alerts := map[string]bool{}
 	refs := 0
-	for _, g := range f.Groups {
-		for _, r := range g.Rules {
-			refs += checkRefs(t, "rule "+r.Record+r.Alert, r.Expr, metrics, recorded)
-			if r.Alert == "" {
-				continue
-			}
-			alerts[r.Alert] = true
-			if want, ok := wantAlerts[r.Alert]; !ok {
-				t.Errorf("alert %s is not in the documented list", r.Alert)
-			} else if r.Labels["severity"] != want {
-				t.Errorf("alert %s: severity %q, want %q", r.Alert, r.Labels["severity"], want)
-			}
-			if !strings.HasSuffix(r.Annotations["summary"], ".") || !strings.Contains(strings.ToLower(r.Annotations["description"]), "first ") {
-				t.Errorf("alert %s: want a summary sentence and a description saying what to do first, got %v", r.Alert, r.Annotations)
-			}
+	for _, r := range rules {
+		refs += checkRefs(t, "rule "+r.Record+r.Alert, r.Expr, metrics, recorded)
+		if r.Alert == "" {
+			continue
+		}
+		alerts[r.Alert] = true
+		if want, ok := wantAlerts[r.Alert]; !ok {
+			t.Errorf("alert %s is not in the documented list", r.Alert)
+		} else if r.Labels["severity"] != want {
+			t.Errorf("alert %s: severity %q, want %q", r.Alert, r.Labels["severity"], want)
+		}
+		if !strings.HasSuffix(r.Annotations["summary"], ".") || !strings.Contains(strings.ToLower(r.Annotations["description"]), "first ") {
+			t.Errorf("alert %s: want a summary sentence and a description saying what to do first, got %v", r.Alert, r.Annotations)
 		}
 	}
 	for a := range wantAlerts {
@@ -95,50 +91,23 @@ func TestRulesShape(t *testing.T) {
 	}
 }
 
-func TestRulesRejectBadClusterLabel(t *testing.T) {
-	for _, l := range []string{"", "a-b", "1x", "instance", "a:b"} {
-		if _, err := Rules(RuleOptions{ClusterLabel: l}); err == nil {
-			t.Errorf("cluster label %q accepted", l)
+// Every metric the rules read carries the default selector, exactly: a
+// regexp there is what pint calls a smelly selector.
+func TestRulesSelectExactly(t *testing.T) {
+	n := 0
+	for _, r := range loadRules(t, ".") {
+		raw := 0
+		for _, ref := range metricRefs(r.Expr) {
+			if !strings.Contains(ref.name, ":") {
+				raw++
+			}
 		}
-	}
-}
-
-// The rules for -cluster-label=cluster must not group by job anywhere, must
-// pass promtool's checks, and must pass the same unit tests once the test
-// series carry the cluster in "cluster" instead of "job".
-func TestClusterLabelVariant(t *testing.T) {
-	b, err := Rules(RuleOptions{ClusterLabel: "cluster", Selector: `cluster="consul"`})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.Contains(string(b), "job") {
-		t.Fatalf("rules for cluster label \"cluster\" still mention job:\n%s", b)
-	}
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "alerts.yml"), b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	runPromtool(t, "check", "rules", filepath.Join(dir, "alerts.yml"))
-
-	tests, err := filepath.Glob("tests/*.yml")
-	if err != nil || len(tests) == 0 {
-		t.Fatalf("no unit tests found: %v", err)
-	}
-	relabel := strings.NewReplacer(`job="`, `cluster="`, `job: `, `cluster: `, `job:consul_`, `cluster:consul_`)
-	if err := os.Mkdir(filepath.Join(dir, "tests"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	args := []string{"test", "rules"}
-	for _, p := range tests {
-		src, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
+		if got := strings.Count(r.Expr, `{job="consul"`); got != raw {
+			t.Errorf("rule %s%s reads %d metrics but %d carry the selector job=\"consul\": %s", r.Record, r.Alert, raw, got, r.Expr)
 		}
-		dst := filepath.Join(dir, p)
-		if err := os.WriteFile(dst, []byte(relabel.Replace(string(src))), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		args = append(args, dst)
+		n += raw
 	}
-	runPromtool(t, args...)
+	if n < 25 {
+		t.Errorf("only %d metric selectors found", n)
+	}
 }

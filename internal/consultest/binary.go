@@ -43,7 +43,14 @@ func Binary(t testing.TB, mod string) string {
 	if b := os.Getenv("CONSUL_BIN"); b != "" && mod == "tools/consul" {
 		return b
 	}
-	p, err := BuildTool(mod, "github.com/hashicorp/consul", "")
+	return Tool(t, mod, "github.com/hashicorp/consul")
+}
+
+// Tool is BuildTool for a test (tools/jsonnet, tools/pint, ...): failing to
+// build fails the test.
+func Tool(t testing.TB, mod, pkg string) string {
+	t.Helper()
+	p, err := BuildTool(mod, pkg, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,6 +64,7 @@ func Binary(t testing.TB, mod string) string {
 func BuildTool(mod, pkg, versionVar string) (string, error) {
 	binMu.Lock()
 	defer binMu.Unlock()
+	// One module can pin several tools (jsonnet and jsonnetfmt).
 	if p, ok := binPaths[mod+" "+pkg]; ok {
 		return p, nil
 	}

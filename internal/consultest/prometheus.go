@@ -28,11 +28,7 @@ type Prometheus struct {
 // built without consul_sd_configs.) Failing to build it fails the test.
 func PrometheusBinary(t testing.TB) string {
 	t.Helper()
-	p, err := BuildTool("tools/prometheus", "github.com/prometheus/prometheus/cmd/prometheus", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return Tool(t, "tools/prometheus", "github.com/prometheus/prometheus/cmd/prometheus")
 }
 
 // StartPrometheus writes config (and any extra files, by name) into a temp

@@ -1,0 +1,65 @@
+// Everything a user of the mixin may want to change. Override it the
+// mixin way: (import 'mixin.libsonnet') + { _config+:: { ... } }.
+{
+  _config+:: {
+    // PromQL label matchers, without braces, that pick the exporter's
+    // series out of everything Prometheus scrapes; every metric the rules
+    // and the dashboard's variables read gets them. Exact by default, as
+    // mixins do: the exporter's metric names overlap consul_exporter's, and
+    // `up` exists for every target. The job name is the one of the README's
+    // scrape configuration.
+    consulStatusSelector: 'job="consul"',
+
+    // The label whose value names a Consul cluster (one job per datacenter
+    // by default). Never "instance": that names one server.
+    clusterLabel: 'job',
+
+    // ConsulNoLeader: how long without a leader, and for how long after a
+    // server last answered a cluster still counts as a server cluster (so
+    // that losing every server still pages).
+    noLeaderFor: '1m',
+    noLeaderServerMemory: '1h',
+
+    // ConsulLeaderFlapping: more than this many term changes in the window.
+    leaderFlappingWindow: '15m',
+    leaderFlappingTermChanges: 3,
+
+    exporterDownFor: '2m',
+    agentDownFor: '2m',
+
+    // ConsulRaftPeersChanged: fewer peers than at any time in the last hour.
+    raftPeersChangedFor: '5m',
+
+    tooFewPeersFor: '15m',
+
+    // ConsulFollowerLagging: last contact above this many seconds, or the
+    // applied index below the leader's commit index of a minute before.
+    followerLaggingFor: '5m',
+    followerLastContactSeconds: 0.2,
+
+    serfMembersFailedFor: '5m',
+    serfMembersFailedThreshold: 0,
+
+    // Raft's apply queue holds 128 batches; half full is the warning.
+    fsmPendingFor: '5m',
+    fsmPendingThreshold: 64,
+
+    multipleLeadersFor: '1m',
+    serversDisagreeFor: '1m',
+    candidateStuckFor: '1m',
+    quorumAtRiskFor: '2m',
+
+    // The Grafana dashboard.
+    dashboardUid: 'consul-status-exporter',
+    dashboardTitle: 'Consul Raft and Serf status',
+    dashboardTags: ['consul', 'consul_status_exporter'],
+    dashboardRefresh: '30s',
+    dashboardTimezone: '',
+    dashboardFrom: 'now-3h',
+
+    // The Kubernetes PrometheusRule for prometheus-operator users.
+    prometheusRuleName: 'consul-status-exporter',
+    prometheusRuleNamespace: 'monitoring',
+    prometheusRuleLabels: { prometheus: 'k8s', role: 'alert-rules' },
+  },
+}
