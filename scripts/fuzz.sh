@@ -1,21 +1,33 @@
 #!/bin/sh
-# Runs every fuzz target of ./collector/... for SECONDS each, one after the other.
-#   scripts/fuzz.sh 60            all targets, 60 s each
-#   scripts/fuzz.sh 30 FuzzDecodePeers
-# A crasher is written under <package>/testdata/fuzz/<Target>/ by go test;
-# commit it with the fix, so that plain `go test` replays it from then on.
+# Runs every fuzz target of ./collector/..., one after the other.
+#   scripts/fuzz.sh 60                    all targets, 60 s each
+#   scripts/fuzz.sh 30 FuzzDecodePeers    one target, 30 s
+#   scripts/fuzz.sh -budget 420           all targets sharing 420 s evenly
+# A budget keeps the whole run's length fixed as targets are added (each
+# gets at least 10 s). A crasher is written under
+# <package>/testdata/fuzz/<Target>/ by go test; commit it with the fix, so
+# that plain `go test` replays it from then on.
 # FUZZ_WORKERS sets the parallel fuzzing workers (default 1: the machine is
 # shared). FUZZ_MINIMIZE bounds the minimizing of each new input (default
 # 10s): at Go's default of 60s a target can spend most of a short run
 # minimizing one corpus entry, with no executions counted.
 set -eu
 
+usage() {
+	echo "usage: $0 SECONDS|-budget SECONDS [FuzzTarget...]" >&2
+	exit 2
+}
+budget=""
+if [ "${1:-}" = "-budget" ]; then
+	budget=1
+	shift
+fi
 secs=${1:-}
 case $secs in
-'' | *[!0-9]*) echo "usage: $0 SECONDS [FuzzTarget...]" >&2; exit 2 ;;
+'' | *[!0-9]*) usage ;;
 esac
-if [ "$secs" -lt 1 ] || [ "$secs" -gt 3600 ]; then
-	echo "$0: SECONDS must be between 1 and 3600" >&2
+if [ "$secs" -lt 1 ] || [ "$secs" -gt 36000 ] || { [ -z "$budget" ] && [ "$secs" -gt 3600 ]; }; then
+	echo "$0: SECONDS must be between 1 and 3600 per target (36000 for a budget)" >&2
 	exit 2
 fi
 shift
@@ -33,6 +45,13 @@ if [ $# -gt 0 ]; then
 	targets=$(for pt in $targets; do case $want in *" ${pt#*:} "*) echo "$pt" ;; esac; done)
 fi
 [ -n "$targets" ] || { echo "$0: no fuzz targets found" >&2; exit 1; }
+count=$(echo "$targets" | wc -l)
+if [ -n "$budget" ]; then
+	total=$secs
+	secs=$((total / count))
+	[ "$secs" -ge 10 ] || secs=10
+	echo "== $count targets sharing ${total}s: ${secs}s each"
+fi
 
 failed=""
 for pt in $targets; do
