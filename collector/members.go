@@ -106,16 +106,21 @@ func decodeMembers(ctx context.Context, r io.Reader, pool string, lim memberLimi
 	case err != nil:
 		return nil, 0, err
 	case c == 'n':
+		at := in.pos()
 		if raw, err := in.value(); err != nil || string(raw) != "null" {
-			return nil, 0, syntaxAt(in, "want a JSON list")
+			return nil, 0, syntaxAtPos(in, at, "want a JSON list")
 		}
 		return nil, 0, in.end(fail)
 	case c != '[':
-		raw, err := in.value()
-		if err != nil {
-			return nil, 0, fail(err, in.pos())
+		// Not a list: say what it is, as encoding/json would.
+		kind := map[byte]string{'{': "object", '"': "string", 't': "bool", 'f': "bool", '-': "number"}[c]
+		if '0' <= c && c <= '9' {
+			kind = "number"
 		}
-		return nil, 0, fmt.Errorf("got %s, want %s", kindOf(raw), want)
+		if kind == "" {
+			return nil, 0, syntaxAt(in, fmt.Sprintf("invalid character %q looking for beginning of value", c))
+		}
+		return nil, 0, fmt.Errorf("got a JSON %s, want %s", kind, want)
 	}
 	in.off++
 	var out []sample

@@ -1,0 +1,94 @@
+package collector
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// answerBytes answers 200 with b, written as it is (no copy per request,
+// so that the allocations counted are the exporter's).
+func answerBytes(b []byte) behaviour {
+	return func(f *fakeConsul, c net.Conn, _ *http.Request) bool {
+		return writeHead(c, 200, "application/json", int64(len(b))) && writeBody(nil, c, b)
+	}
+}
+
+// --collector.members.servers-only at 50,000 realistic members (18 MB per
+// pool, four times the body cap): the servers are exported, and the scrape
+// allocates a fraction of what it reads, since clients are skipped in the
+// stream.
+func TestMembersServersOnlyAt50000(t *testing.T) {
+	warmUpExporter(t)
+	const n = 50000
+	list := []byte(membersList(n, func(i int) string { return realisticMember(i, i%10000 == 7) }))
+	if len(list) < 4*MaxBodyBytes {
+		t.Fatalf("the list is only %d bytes", len(list))
+	}
+	fake := startFakeConsul(t, map[string]behaviour{pathMembers: answerBytes(list)})
+	defer fake.Close(t)
+	allocated := totalAlloc()
+	// Generous: 36 MB decoded under the race detector on a shared machine.
+	r := scrapeExporterWith(t, fake.URL(), HandlerOptions{Timeout: 20 * time.Second,
+		Collectors: Options{Members: true, MembersServersOnly: true}}, mustClient(t, testToken))
+	grew := totalAlloc() - allocated
+	r.checkOutcome(t, nil)
+	if r.metrics[`consul_scrape_endpoint_success{endpoint="members"}`] != "1" {
+		t.Fatalf("members failed:\n%s", r.log)
+	}
+	kept := 0
+	for series := range r.metrics {
+		if strings.HasPrefix(series, "consul_serf_member_info{") {
+			kept++
+			if !strings.Contains(series, `role="consul"`) {
+				t.Errorf("a client was exported: %s", series)
+			}
+		}
+	}
+	if kept != 2*5 {
+		t.Errorf("%d members exported, want the 5 servers in each pool", kept)
+	}
+	if grew > uint64(len(list))/2 {
+		t.Errorf("the scrape allocated %d MiB for 2 × %d MiB of members: not streamed", grew>>20, len(list)>>20)
+	}
+	t.Logf("2 × %.1f MB of members in %v, %.1f MiB allocated", float64(len(list))/1e6, r.took, float64(grew)/(1<<20))
+}
+
+// The streamed list is as strict as the whole-body decode was, and its
+// errors read the same way.
+func TestDecodeMembersErrors(t *testing.T) {
+	lim := memberLimits{max: 10, budget: newSeriesBudget(1000)}
+	for body, want := range map[string]string{
+		"":                                 "empty body, want a JSON list of members",
+		"  \n":                             "empty body, want a JSON list of members",
+		`{}`:                               "got a JSON object, want a JSON list of members",
+		`"x"`:                              "got a JSON string, want a JSON list of members",
+		`nul`:                              `invalid JSON at byte 1: want a JSON list (body starts "nul")`,
+		`null x`:                           `invalid JSON at byte 6: data after the top-level list (body starts "null x")`,
+		`[{"Name":"a"}] [`:                 `invalid JSON at byte 16: data after the top-level list (body starts "[{\"Name\":\"a\"}] [")`,
+		`[{"Name":"a"},]`:                  `invalid JSON at byte 15: want a value (body starts "[{\"Name\":\"a\"},]")`,
+		`[{"Name":"a"} {"Name":"b"}]`:      `invalid JSON at byte 15: want ',' or ']' after a member (body starts "[{\"Name\":\"a\"} {\"Name\":\"b\"}]")`,
+		`[{"Name":"a"`:                     `invalid JSON at byte 13: unterminated object or list (body starts "[{\"Name\":\"a\"")`,
+		`[{"Name":5}]`:                     "Name: got a JSON number, want string",
+		`[{"Name":"a","Tags":{"role":7}}]`: "Tags.role: got a JSON number, want string",
+		`[{"Name":"a"}`:                    "unexpected EOF",
+		`<html>`:                           `invalid JSON at byte 1: invalid character '<' looking for beginning of value (body starts "<html>")`,
+	} {
+		_, _, err := decodeMembers(context.Background(), strings.NewReader(body), "lan", lim)
+		if err == nil || err.Error() != want {
+			t.Errorf("%q: %v, want %q", body, err, want)
+		}
+	}
+	for body, n := range map[string]int{`null`: 0, `[]`: 0, " [ ] \n": 0, `[{"Name":"a"},{"Name":"a"},{"Name":"b"}]`: 3} {
+		out, got, err := decodeMembers(context.Background(), strings.NewReader(body), "lan", lim)
+		if err != nil || got != n {
+			t.Errorf("%q: %d members, %v", body, got, err)
+		}
+		if want := min(n, 2) * seriesPerMember; len(out) != want {
+			t.Errorf("%q: %d samples, want %d (duplicates dropped)", body, len(out), want)
+		}
+	}
+}
