@@ -9,6 +9,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"time"
 )
 
 const pathMembers = "/v1/agent/members"
@@ -135,8 +136,10 @@ func decodeMembers(ctx context.Context, r io.Reader, pool string, lim memberLimi
 			in.off++
 			break
 		}
-		if n%256 == 0 && ctx.Err() != nil {
-			return nil, n, ctx.Err()
+		if n%64 == 0 {
+			if err := expired(ctx); err != nil {
+				return nil, n, err
+			}
 		}
 		at := in.pos()
 		raw, err := in.value()
@@ -189,6 +192,19 @@ func keepMember(raw []byte, pool string, lim memberLimits, seen map[string]bool,
 	}
 	seen[m.Name] = true
 	*out = appendMember(*out, m, pool)
+	return nil
+}
+
+// expired reports a context that is done or whose deadline has passed:
+// the clock is read rather than waiting for the context's timer, which a
+// machine busy decoding may fire late.
+func expired(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		return context.DeadlineExceeded
+	}
 	return nil
 }
 

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/consul-status-exporter/consul_status_exporter/internal/consultest"
 )
 
 // answerBytes answers 200 with b, written as it is (no copy per request,
@@ -24,7 +26,7 @@ func answerBytes(b []byte) behaviour {
 func TestMembersServersOnlyAt50000(t *testing.T) {
 	warmUpExporter(t)
 	const n = 50000
-	list := []byte(membersList(n, func(i int) string { return realisticMember(i, i%10000 == 7) }))
+	list := []byte(consultest.JSONList(n, func(i int) string { return consultest.RealisticMember(i, i%10000 == 7) }))
 	if len(list) < 4*MaxBodyBytes {
 		t.Fatalf("the list is only %d bytes", len(list))
 	}

@@ -214,38 +214,17 @@ func amplifyingAgent(t *testing.T, members, autopilot []byte) string {
 	return srv.URL
 }
 
-func jsonList(n int, each func(i int) string) []byte {
-	var b bytes.Buffer
-	b.WriteByte('[')
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(each(i))
-	}
-	b.WriteByte(']')
-	return b.Bytes()
-}
-
 // Issue 10's amplification, against the real binary: ~4 MiB lists of tiny
 // members or autopilot servers made one scrape peak at 1.4-1.75 GB RSS,
 // 170-191 MB of exposition and 16-115 s. Now each cap fails its endpoint
 // with a log line naming the flag, and the process stays small.
 func TestAgentAmplification(t *testing.T) {
-	tiny := jsonList(300000, func(i int) string { return fmt.Sprintf(`{"Name":"x%d"}`, i) })
+	tiny := []byte(consultest.JSONList(300000, func(i int) string { return fmt.Sprintf(`{"Name":"x%d"}`, i) }))
 	var servers bytes.Buffer
 	servers.WriteString(`{"Healthy":true,"FailureTolerance":1,"Servers":`)
-	servers.Write(jsonList(250000, func(i int) string { return fmt.Sprintf(`{"ID":"%d"}`, i) }))
+	servers.WriteString(consultest.JSONList(250000, func(i int) string { return fmt.Sprintf(`{"ID":"%d"}`, i) }))
 	servers.WriteString("}")
-	client := func(i int) string {
-		role := "node"
-		if i%10000 == 7 {
-			role = "consul"
-		}
-		return fmt.Sprintf(`{"Name":"client-node-%06d","Addr":"10.%d.%d.%d","Port":8301,"Tags":{"acls":"0","build":"1.22.6:0ca8f0ed","dc":"eu-west-1a","ft_fs":"1","ft_si":"1","id":"ff73a82d-db53-4c3f-c9ea-%012d","role":"%s","segment":"","vsn":"2","vsn_max":"3","vsn_min":"2"},"Status":1,"ProtocolMin":1,"ProtocolMax":5,"ProtocolCur":2,"DelegateMin":2,"DelegateMax":5,"DelegateCur":4}`,
-			i, i>>16&255, i>>8&255, i&255, i, role)
-	}
-	large := jsonList(50000, client)
+	large := []byte(consultest.JSONList(50000, func(i int) string { return consultest.RealisticMember(i, i%10000 == 7) }))
 	for _, tc := range []struct {
 		name      string
 		members   []byte
