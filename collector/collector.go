@@ -49,8 +49,10 @@ const (
 	// Autopilot lists the Raft servers, a handful; as many as a Raft
 	// configuration may plausibly hold (see consul.MaxPeers).
 	DefaultAutopilotMaxServers = consul.MaxPeers
-	// Twice what the members and autopilot defaults can produce together.
-	DefaultMaxSeries = 50000
+	// Above what the members and autopilot defaults can produce together
+	// (2 pools × 5,000 × 5 + 256 × 5 = 51,280): it binds when a cap is
+	// raised, and bounds the exposition to some 5 MB.
+	DefaultMaxSeries = 60000
 )
 
 func (o Options) withDefaults() Options {

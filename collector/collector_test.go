@@ -241,3 +241,38 @@ func TestJobPanicIsAnError(t *testing.T) {
 		t.Errorf("after a panic: samples %v, err %v", j.samples, j.err)
 	}
 }
+
+// The deadline holds through decoding: a job that finishes after it, even
+// well, is a timeout and its samples are not exposed.
+func TestLateJobIsDropped(t *testing.T) {
+	ctx, cancel := consul.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	j := &job{endpoint: "test", run: func(string) ([]sample, error) {
+		<-ctx.Done()
+		return []sample{{desc: upDesc, value: 1}}, nil
+	}}
+	j.do(ctx, "")
+	if j.samples != nil || j.err == nil || !strings.Contains(j.err.Error(), "no answer within the scrape timeout of 10ms") {
+		t.Errorf("late job: samples %v, err %v", j.samples, j.err)
+	}
+}
+
+// A scraper that hung up gets nothing more written.
+func TestServeStopsWhenTheScraperIsGone(t *testing.T) {
+	fs := consultest.NewFixtureServer(t, filepath.Join(fixturesDir, "real-leader"))
+	ctx, cancel := consul.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	c := New(ctx, mustAgent(t, fs.URL, ""), log.NewNopLogger())
+	gone, hangUp := context.WithCancel(context.Background())
+	hangUp()
+	rec := httptest.NewRecorder()
+	serve(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil).WithContext(gone), log.NewNopLogger(), c)
+	if rec.Body.Len() != 0 {
+		t.Errorf("wrote %d bytes to a scraper that was gone", rec.Body.Len())
+	}
+	rec = httptest.NewRecorder()
+	serve(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil), log.NewNopLogger(), c)
+	if !strings.Contains(rec.Body.String(), "consul_up 1") {
+		t.Errorf("a scraper still there got:\n%s", rec.Body)
+	}
+}

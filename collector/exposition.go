@@ -91,6 +91,12 @@ func serve(w http.ResponseWriter, r *http.Request, logger log.Logger, gatherers 
 			level.Error(logger).Log("msg", "Error gathering metrics", "err", err)
 		}
 		for _, f := range fams {
+			// Prometheus hangs up at its scrape timeout: what is left
+			// would be written for no one.
+			if err := r.Context().Err(); err != nil {
+				level.Debug(logger).Log("msg", "The scraper is gone: exposition not finished", "err", err)
+				return
+			}
 			if err := enc.Encode(f); err != nil {
 				level.Debug(logger).Log("msg", "Error writing metrics", "err", err)
 				return

@@ -434,20 +434,6 @@ func TestHostileTokenEchoes(t *testing.T) {
 	}
 }
 
-// membersList is a JSON list of n members made by each, as one answer.
-func membersList(n int, each func(i int) string) string {
-	var b strings.Builder
-	b.WriteByte('[')
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(each(i))
-	}
-	b.WriteByte(']')
-	return b.String()
-}
-
 // tinyMembers is the amplification of issue 10: some 4 MiB of members of
 // a dozen bytes each, 2.2 million series before the caps.
 var tinyMembers = sync.OnceValue(func() string {
@@ -455,19 +441,8 @@ var tinyMembers = sync.OnceValue(func() string {
 	for size := 1; size < consul.MaxBodyBytes-32; n++ {
 		size += len(fmt.Sprintf(`{"Name":"x%d"},`, n))
 	}
-	return membersList(n, func(i int) string { return fmt.Sprintf(`{"Name":"x%d"}`, i) })
+	return consultest.JSONList(n, func(i int) string { return fmt.Sprintf(`{"Name":"x%d"}`, i) })
 })
-
-// realisticMember is a member as Consul 1.22 lists it, 367 bytes for a
-// client (role node) and 5 bytes more for a server.
-func realisticMember(i int, server bool) string {
-	role := "node"
-	if server {
-		role = "consul"
-	}
-	return fmt.Sprintf(`{"Name":"node-%06d","Addr":"10.%d.%d.%d","Port":8301,"Tags":{"acls":"0","build":"1.22.6:0ca8f0ed","dc":"dc1","id":"ff73a82d-db53-4c3f-c9ea-%012d","role":"%s","segment":"","vsn":"2","vsn_max":"3","vsn_min":"2"},"Status":1,"ProtocolMin":1,"ProtocolMax":5,"ProtocolCur":2,"DelegateMin":2,"DelegateMax":5,"DelegateCur":4}`,
-		i, i>>16&255, i>>8&255, i&255, i, role)
-}
 
 // endlessMembers streams a list of client members (role node) as fast as
 // the exporter reads it, never ending.
@@ -477,7 +452,7 @@ func endlessMembers(f *fakeConsul, c net.Conn, _ *http.Request) bool {
 	}
 	var chunk strings.Builder
 	for i := range 200 {
-		chunk.WriteString(realisticMember(i, false) + ",")
+		chunk.WriteString(consultest.RealisticMember(i, false) + ",")
 	}
 	b := []byte(chunk.String())
 	for {
@@ -506,7 +481,7 @@ func TestHostileAmplification(t *testing.T) {
 		fmt.Fprintf(&servers, `{"ID":"%d"}`, i)
 	}
 	servers.WriteString("]}")
-	fourMembers := membersList(4, func(i int) string { return realisticMember(i, true) })
+	fourMembers := consultest.JSONList(4, func(i int) string { return consultest.RealisticMember(i, true) })
 	for _, c := range []struct {
 		name   string
 		path   string
@@ -527,7 +502,7 @@ func TestHostileAmplification(t *testing.T) {
 		{"series cap", consul.PathMembers, answer(200, "application/json", fourMembers), Options{Members: true, MaxSeries: 12},
 			`more than 12 series in one scrape: raise --collector.max-series`, "", 0},
 		{"series cap not reached", consul.PathMembers, answer(200, "application/json", fourMembers), Options{Members: true, MaxSeries: 40},
-			"", `consul_serf_member_info{address="10.0.0.3:8301",member="node-000003",pool="wan",role="consul",version="1.22.6"}`, 0},
+			"", `consul_serf_member_info{address="10.0.0.3:8301",member="client-node-000003",pool="wan",role="consul",version="1.22.6"}`, 0},
 		{"endless member list", consul.PathMembers, endlessMembers, Options{Members: true, MembersServersOnly: true},
 			`no answer within the scrape timeout of 300ms`, "", 0},
 		{"one member of 1 MiB", consul.PathMembers, stream(1<<20, `[{"Name":"`, `"}]`), Options{Members: true},

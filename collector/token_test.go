@@ -47,6 +47,16 @@ func writeToken(t *testing.T, path, value string) {
 	}
 }
 
+// swapFor puts what make makes in the token file's place.
+func swapFor(make func(path string) error) func(*testing.T, string) {
+	return func(t *testing.T, path string) {
+		os.Remove(path)
+		if err := make(path); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // Whatever takes the token file's place while the exporter runs, the last
 // good token stays in use, the problem is reported once, and nothing waits.
 func TestTokenFileReplacedKeepsTheLastToken(t *testing.T) {
@@ -58,24 +68,9 @@ func TestTokenFileReplacedKeepsTheLastToken(t *testing.T) {
 		{"truncated", func(t *testing.T, path string) { writeToken(t, path, "") }, "is empty"},
 		{"white space only", func(t *testing.T, path string) { writeToken(t, path, " \n") }, "is empty"},
 		{"removed", func(t *testing.T, path string) { os.Remove(path) }, "no such file"},
-		{"a FIFO", func(t *testing.T, path string) {
-			os.Remove(path)
-			if err := syscall.Mkfifo(path, 0o600); err != nil {
-				t.Fatal(err)
-			}
-		}, "named pipe (FIFO), not a regular file"},
-		{"a link to /dev/zero", func(t *testing.T, path string) {
-			os.Remove(path)
-			if err := os.Symlink("/dev/zero", path); err != nil {
-				t.Fatal(err)
-			}
-		}, "not a regular file"},
-		{"a directory", func(t *testing.T, path string) {
-			os.Remove(path)
-			if err := os.Mkdir(path, 0o700); err != nil {
-				t.Fatal(err)
-			}
-		}, "is a directory"},
+		{"a FIFO", swapFor(func(p string) error { return syscall.Mkfifo(p, 0o600) }), "named pipe (FIFO), not a regular file"},
+		{"a link to /dev/zero", swapFor(func(p string) error { return os.Symlink("/dev/zero", p) }), "not a regular file"},
+		{"a directory", swapFor(func(p string) error { return os.Mkdir(p, 0o700) }), "is a directory"},
 		{"oversized", func(t *testing.T, path string) {
 			writeToken(t, path, strings.Repeat("x", consul.MaxTokenFileBytes+1))
 		}, "too large for an ACL token"},
@@ -254,26 +249,8 @@ func TestTokenFileRewrittenInPlace(t *testing.T) {
 	stop := make(chan struct{})
 	var rewrites atomic.Int64
 	var wg sync.WaitGroup
-	wg.Go(func() {
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0o600)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			time.Sleep(time.Millisecond) // the window a slow writer leaves open
-			f.WriteString(uuidToken + "\n")
-			f.Close()
-			rewrites.Add(1)
-		}
-	})
-	var logs syncCounter
-	for range 32 {
+	// each runs f on its own goroutine until stop is closed or f fails.
+	each := func(f func() bool) {
 		wg.Go(func() {
 			for {
 				select {
@@ -281,10 +258,31 @@ func TestTokenFileRewrittenInPlace(t *testing.T) {
 					return
 				default:
 				}
-				ctx, cancel := consul.WithTimeout(context.Background(), 2*time.Second)
-				New(ctx, a, log.LoggerFunc(logs.count)).Gather()
-				cancel()
+				if !f() {
+					return
+				}
 			}
+		})
+	}
+	each(func() bool {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0o600)
+		if err != nil {
+			t.Error(err)
+			return false
+		}
+		time.Sleep(time.Millisecond) // the window a slow writer leaves open
+		f.WriteString(uuidToken + "\n")
+		f.Close()
+		rewrites.Add(1)
+		return true
+	})
+	var logs syncCounter
+	for range 32 {
+		each(func() bool {
+			ctx, cancel := consul.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			New(ctx, a, log.LoggerFunc(logs.count)).Gather()
+			return true
 		})
 	}
 	time.Sleep(2 * time.Second)

@@ -3,10 +3,14 @@
 package integration
 
 import (
+	"bytes"
+	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -186,6 +190,101 @@ func TestTLS(t *testing.T) {
 			}
 			if tc.logSays != "" && !e.WaitLog(tc.logSays, 2*time.Second) {
 				t.Errorf("log does not say %q:\n%s", tc.logSays, e.Logs())
+			}
+		})
+	}
+}
+
+// peakRSS is the exporter process's VmHWM, in bytes.
+func peakRSS(t *testing.T, pid int) int64 {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return kb << 10
+		}
+	}
+	t.Fatal("no VmHWM")
+	return 0
+}
+
+// amplifyingAgent answers like the recorded follower, but lists members
+// (LAN and WAN) and autopilot servers as given.
+func amplifyingAgent(t *testing.T, members, autopilot []byte) string {
+	t.Helper()
+	dir := filepath.Join(consultest.RepoRoot(), "fixtures", "real-follower")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/v1/agent/members":
+			w.Write(members)
+		case "/v1/operator/autopilot/health":
+			w.Write(autopilot)
+		default:
+			consultest.ServeFixture(w, r, dir)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// Issue 10's amplification, against the real binary: ~4 MiB lists of tiny
+// members or autopilot servers made one scrape peak at 1.4-1.75 GB RSS,
+// 170-191 MB of exposition and 16-115 s. Now each cap fails its endpoint
+// with a log line naming the flag, and the process stays small.
+func TestAgentAmplification(t *testing.T) {
+	tiny := []byte(consultest.JSONList(300000, func(i int) string { return fmt.Sprintf(`{"Name":"x%d"}`, i) }))
+	var servers bytes.Buffer
+	servers.WriteString(`{"Healthy":true,"FailureTolerance":1,"Servers":`)
+	servers.WriteString(consultest.JSONList(250000, func(i int) string { return fmt.Sprintf(`{"ID":"%d"}`, i) }))
+	servers.WriteString("}")
+	large := []byte(consultest.JSONList(50000, func(i int) string { return consultest.RealisticMember(i, i%10000 == 7) }))
+	for _, tc := range []struct {
+		name      string
+		members   []byte
+		args      []string
+		endpoint  string
+		ok        float64
+		logSays   string
+		maxRSS    int64
+		maxSeries int
+	}{
+		{"4 MiB of tiny members", tiny, []string{"--collector.members"}, "members", 0,
+			"more than 5000 members to export in the lan pool: raise --collector.members.max", 64 << 20, 200},
+		{"4 MiB of autopilot servers", nil, []string{"--collector.autopilot"}, "autopilot", 0,
+			"more than 256 servers listed: raise --collector.autopilot.max-servers", 64 << 20, 200},
+		{"50,000 members, servers only", large, []string{"--collector.members", "--collector.members.servers-only", "--consul.timeout=10s"},
+			"members", 1, "", 64 << 20, 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			url := amplifyingAgent(t, tc.members, servers.Bytes())
+			e := consultest.StartExporter(t, nil, append([]string{"--consul.server=" + url}, tc.args...)...)
+			start := time.Now()
+			s := e.Scrape(t)
+			took := time.Since(start)
+			if v := s.Must(t, "consul_up"); v != 1 {
+				t.Errorf("consul_up = %v", v)
+			}
+			if v := s.Must(t, "consul_scrape_endpoint_success", "endpoint", tc.endpoint); v != tc.ok {
+				t.Errorf("%s success = %v, want %v\n%s", tc.endpoint, v, tc.ok, e.Logs())
+			}
+			if tc.logSays != "" && !e.WaitLog(tc.logSays, 2*time.Second) {
+				t.Errorf("log does not say %q:\n%s", tc.logSays, e.Logs())
+			}
+			series := strings.Count(s.Body, "\nconsul_")
+			rss := peakRSS(t, e.PID())
+			t.Logf("one scrape: %v, %d bytes, %d consul_ series, peak RSS %.1f MB", took, len(s.Body), series, float64(rss)/1e6)
+			if rss > tc.maxRSS {
+				t.Errorf("peak RSS %d MB, bound %d MB", rss>>20, tc.maxRSS>>20)
+			}
+			if series > tc.maxSeries {
+				t.Errorf("%d consul_ series", series)
 			}
 		})
 	}

@@ -150,8 +150,10 @@ func decodeServers(ctx context.Context, dec *json.Decoder, maxServers int) ([]au
 		if len(servers) >= maxServers {
 			return nil, fmt.Errorf("more than %d servers listed: raise --collector.autopilot.max-servers", maxServers)
 		}
-		if len(servers)%256 == 0 && ctx.Err() != nil {
-			return nil, ctx.Err()
+		if len(servers)%64 == 0 {
+			if err := expired(ctx); err != nil {
+				return nil, err
+			}
 		}
 		var s autopilotServer
 		if err := dec.Decode(&s); err != nil {

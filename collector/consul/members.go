@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 )
 
 // MaxMemberBytes bounds one member of the list as it is decoded. A real
@@ -92,16 +93,21 @@ func decodeMembers(ctx context.Context, r io.Reader, pool string, lim MemberLimi
 	case err != nil:
 		return nil, 0, err
 	case c == 'n':
+		at := in.pos()
 		if raw, err := in.value(); err != nil || string(raw) != "null" {
-			return nil, 0, syntaxAt(in, "want a JSON list")
+			return nil, 0, syntaxAtPos(in, at, "want a JSON list")
 		}
 		return nil, 0, in.end(fail)
 	case c != '[':
-		raw, err := in.value()
-		if err != nil {
-			return nil, 0, fail(err, in.pos())
+		// Not a list: say what it is, as encoding/json would.
+		kind := map[byte]string{'{': "object", '"': "string", 't': "bool", 'f': "bool", '-': "number"}[c]
+		if '0' <= c && c <= '9' {
+			kind = "number"
 		}
-		return nil, 0, fmt.Errorf("got %s, want %s", kindOf(raw), want)
+		if kind == "" {
+			return nil, 0, syntaxAt(in, fmt.Sprintf("invalid character %q looking for beginning of value", c))
+		}
+		return nil, 0, fmt.Errorf("got a JSON %s, want %s", kind, want)
 	}
 	in.off++
 	var out []Member
@@ -116,8 +122,10 @@ func decodeMembers(ctx context.Context, r io.Reader, pool string, lim MemberLimi
 			in.off++
 			break
 		}
-		if n%256 == 0 && ctx.Err() != nil {
-			return nil, n, ctx.Err()
+		if n%64 == 0 {
+			if err := expired(ctx); err != nil {
+				return nil, n, err
+			}
 		}
 		at := in.pos()
 		raw, err := in.value()
@@ -167,6 +175,19 @@ func keepMember(raw []byte, pool string, lim MemberLimits, seen map[string]bool,
 	}
 	seen[m.Name] = true
 	*out = append(*out, m)
+	return nil
+}
+
+// expired reports a context that is done or whose deadline has passed:
+// the clock is read rather than waiting for the context's timer, which a
+// machine busy decoding may fire late.
+func expired(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		return context.DeadlineExceeded
+	}
 	return nil
 }
 

@@ -95,13 +95,13 @@ func (t *Token) refresh() error {
 	}
 	defer t.reload.Unlock()
 	fi, err := os.Stat(t.path)
-	if err != nil {
+	switch {
+	case err != nil:
 		err = fmt.Errorf("token file: %w", err)
-	} else {
-		if t.seen != nil && os.SameFile(fi, t.seen) && fi.Size() == t.seen.Size() &&
-			fi.ModTime().Equal(t.seen.ModTime()) && time.Since(fi.ModTime()) > racyWindow {
-			return nil
-		}
+	case t.seen != nil && os.SameFile(fi, t.seen) && fi.Size() == t.seen.Size() &&
+		fi.ModTime().Equal(t.seen.ModTime()) && time.Since(fi.ModTime()) > racyWindow:
+		return nil // unchanged since the last good read
+	default:
 		err = t.read(fi)
 	}
 	if err == nil {
