@@ -18,7 +18,8 @@ out=$top/.cache/$name/$version/$name
 if [[ ! -x $out ]]; then
   echo "build-tool: building $name $version from $mod (the first time takes minutes)" >&2
   mkdir -p "$(dirname "$out")"
-  GOFLAGS=-mod=mod go build -o "$out.tmp" "$pkg"
+  # Tools run here, whatever GOOS and GOARCH the caller builds for.
+  GOOS= GOARCH= GOARM= GOWORK=off GOFLAGS=-mod=mod go build -o "$out.tmp" "$pkg"
   mv "$out.tmp" "$out"
 fi
 echo "$out"
