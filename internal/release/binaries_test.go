@@ -17,7 +17,7 @@ import (
 	"github.com/consul-status-exporter/consul_status_exporter/internal/consultest"
 )
 
-var platformsFlag = flag.String("platforms", "linux/amd64", "comma-separated os/arch (as .promu.yml names them) whose .build/<os>-<arch> binaries to check")
+var platformsFlag = flag.String("platforms", "linux/amd64", "os/arch list, space- or comma-separated, as .promu.yml names them, whose .build/<os>-<arch> binaries to check")
 
 // arch is what a platform of .promu.yml means to Go, ELF and qemu.
 type arch struct {
@@ -46,8 +46,8 @@ type platform struct {
 func platforms(t *testing.T) []platform {
 	t.Helper()
 	var ps []platform
-	for _, p := range strings.Split(*platformsFlag, ",") {
-		osName, archName, ok := strings.Cut(strings.TrimSpace(p), "/")
+	for _, p := range strings.Fields(strings.ReplaceAll(*platformsFlag, ",", " ")) {
+		osName, archName, ok := strings.Cut(p, "/")
 		a, known := arches[archName]
 		if !ok || !known {
 			t.Fatalf("-platforms: cannot check %q", p)
