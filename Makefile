@@ -3,9 +3,17 @@ GO        ?= go
 BIN       := consul_status_exporter
 STATICCHECK := $(GO) tool -modfile=tools/lint/go.mod staticcheck
 
-BUILDAH   := STORAGE_DRIVER=vfs BUILDAH_ISOLATION=chroot buildah --root .cache/buildah/root --runroot .cache/buildah/run
+# buildah on the project's own storage (vfs under .cache/buildah, chroot), as
+# every image script uses it: `$(BUILDAH) images` lists what make docker made.
+BUILDAH   := bash scripts/buildah.sh
 
-.PHONY: all build test deps lint unit checkmetrics monitoring integration fuzz soak bench bench-micro image-test demo docker docker-base
+# make docker's images, one per architecture, and the manifest list naming them.
+DOCKER_ARCHS   ?= amd64 arm64 armv7 ppc64le s390x
+# make test builds these and runs each on its own architecture (qemu); make
+# crossbuild builds every platform of .promu.yml.
+TEST_PLATFORMS ?= linux/amd64 linux/arm64 linux/armv7 linux/s390x
+
+.PHONY: all build test deps lint unit checkmetrics monitoring integration fuzz soak bench bench-micro image-test demo docker docker-base crossbuild tarballs release-test systemd-test
 
 all: build
 
@@ -23,7 +31,7 @@ FUZZ_BUDGET   ?= 420
 FUZZTIME      ?=
 SOAK_DURATION ?= 5m
 SOAK_REPORT   ?=
-test: deps lint unit bench-micro checkmetrics monitoring integration image-test fuzz
+test: deps lint unit bench-micro checkmetrics monitoring integration release-test image-test systemd-test fuzz
 	$(MAKE) soak SOAK_DURATION=60s
 
 deps:
@@ -32,9 +40,9 @@ deps:
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
 	$(GO) vet ./...
-	$(GO) vet -tags 'integration soak record' ./...
+	$(GO) vet -tags 'integration soak record release' ./...
 	$(STATICCHECK) ./...
-	$(STATICCHECK) -tags 'integration soak record' ./...
+	$(STATICCHECK) -tags 'integration soak record release' ./...
 	cd monitoring/schemacheck && $(GO) vet ./...
 	@fmt=$$(bash scripts/build-tool.sh tools/jsonnet github.com/google/go-jsonnet/cmd/jsonnetfmt) && \
 		if ! out=$$($$fmt --test $$(git ls-files 'monitoring/*.libsonnet' 'monitoring/*.jsonnet') 2>&1); then echo "jsonnetfmt -i needed: $$out"; exit 1; fi
@@ -80,18 +88,42 @@ soak:
 	$(GO) test -tags 'integration soak' -run TestSoak -count=1 -v -timeout 15m ./integration/ \
 		-args -soak.duration=$(SOAK_DURATION) $(if $(SOAK_REPORT),-soak.report=$(abspath $(SOAK_REPORT)))
 
-# The Dockerfile, built by buildah on a locally assembled busybox base (no
-# Docker engine or registry needed), then checked: static binary, user
-# nobody, exposed port = default listen port, --version, a live /metrics.
+# The Dockerfile, built by buildah on locally assembled busybox bases (no
+# Docker engine or registry needed) for amd64, arm64 and armv7, then checked:
+# user nobody, entrypoint, exposed port = default listen port, architecture,
+# the manifest list; the amd64 one runs: --version, a live /metrics.
 image-test:
 	bash scripts/test-image.sh
 
 docker-base:
-	bash scripts/build-image-base.sh
+	for a in $(DOCKER_ARCHS); do ARCH=$$a bash scripts/build-image-base.sh || exit 1; done
 
-docker: docker-base
-	bash scripts/build.sh >/dev/null
-	$(BUILDAH) build --pull-never -t consul_status_exporter:$$(cat VERSION) .
+# localhost/consul_status_exporter-linux-<arch>:<VERSION> for each of
+# DOCKER_ARCHS and the manifest list localhost/consul_status_exporter:<VERSION>.
+docker:
+	bash scripts/build-image.sh $(DOCKER_ARCHS)
+
+# Every platform of .promu.yml into .build/<os>-<arch>/, as promu crossbuild
+# would (scripts/build.sh says why not promu crossbuild itself).
+crossbuild:
+	rm -rf .build
+	bash scripts/build.sh all >/dev/null
+
+# promu's release tarballs of whatever .build/ holds, and sha256sums.txt.
+tarballs: crossbuild
+	bash scripts/build.sh tarballs
+
+# TEST_PLATFORMS built, packed and checked: static, --version and a scrape of
+# a recorded scenario equal to its golden file, each under qemu-<arch>-static
+# but amd64; tarball names, contents and sha256sums.txt.
+release-test:
+	bash scripts/build.sh $(TEST_PLATFORMS) >/dev/null
+	bash scripts/build.sh tarballs
+	$(GO) test -tags release -count=1 -v ./internal/release/ -args -platforms "$(TEST_PLATFORMS)"
+
+# The example unit, verified by systemd itself.
+systemd-test:
+	bash scripts/test-systemd.sh
 
 demo:
 	bash scripts/demo.sh

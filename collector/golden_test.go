@@ -17,7 +17,6 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/common/expfmt"
 
 	"github.com/consul-status-exporter/consul_status_exporter/collector/consul"
 )
@@ -124,19 +123,13 @@ func scrapeOnce(t *testing.T, target string, opts Options) (metrics, logs string
 	if err != nil {
 		t.Fatalf("gather: %v", err)
 	}
-	var out bytes.Buffer
-	enc := expfmt.NewEncoder(&out, expfmt.NewFormat(expfmt.TypeTextPlain))
-	for _, mf := range families {
-		if mf.GetName() == "consul_scrape_endpoint_duration_seconds" {
-			continue
-		}
-		if err := enc.Encode(mf); err != nil {
-			t.Fatal(err)
-		}
+	metrics, err = consultest.StableText(families)
+	if err != nil {
+		t.Fatal(err)
 	}
 	u, _ := url.Parse(target)
 	logs = strings.ReplaceAll(logBuf.String(), u.Host, "CONSUL")
-	return out.String(), logs
+	return metrics, logs
 }
 
 // scenarioOptions reads the optional collectors a scenario turns on from its
@@ -213,14 +206,11 @@ func TestGatherMatchesRegistry(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				var out bytes.Buffer
-				enc := expfmt.NewEncoder(&out, expfmt.NewFormat(expfmt.TypeTextPlain))
-				for _, f := range fams {
-					if f.GetName() != "consul_scrape_endpoint_duration_seconds" {
-						enc.Encode(f)
-					}
+				out, err := consultest.StableText(fams)
+				if err != nil {
+					t.Fatal(err)
 				}
-				return out.String()
+				return out
 			}
 			ctx, cancel := consul.WithTimeout(context.Background(), time.Second)
 			defer cancel()

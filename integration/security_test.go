@@ -219,7 +219,7 @@ func peakRSS(t *testing.T, pid int) int64 {
 // (LAN and WAN) and autopilot servers as given.
 func amplifyingAgent(t *testing.T, members, autopilot []byte) string {
 	t.Helper()
-	dir := filepath.Join(consultest.RepoRoot(), "fixtures", "real-follower")
+	fixture := consultest.Fixture(t, filepath.Join(consultest.RepoRoot(), "fixtures", "real-follower"))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/v1/agent/members":
@@ -227,7 +227,7 @@ func amplifyingAgent(t *testing.T, members, autopilot []byte) string {
 		case "/v1/operator/autopilot/health":
 			w.Write(autopilot)
 		default:
-			consultest.ServeFixture(w, r, dir)
+			fixture.ServeHTTP(w, r)
 		}
 	}))
 	t.Cleanup(srv.Close)

@@ -24,7 +24,8 @@ if [[ ! -x $out ]]; then
   mkdir -p "$(dirname "$out")"
   ldflags=()
   [[ -n $version_var ]] && ldflags=(-ldflags "-X $version_var=${version#v}")
-  GOFLAGS=-mod=mod go build "${ldflags[@]}" -o "$out.tmp" "$pkg"
+  # Tools run here, whatever GOOS and GOARCH the caller builds for.
+  GOOS= GOARCH= GOARM= GOWORK=off GOFLAGS=-mod=mod go build "${ldflags[@]}" -o "$out.tmp" "$pkg"
   mv "$out.tmp" "$out"
 fi
 echo "$out"

@@ -1,28 +1,28 @@
 #!/usr/bin/env bash
-# test-image.sh -- build the container image from the unchanged Dockerfile
-# with buildah (no Docker engine, no registry) and check what a user of the
-# image relies on: the entrypoint runs and knows its version, it runs as
-# nobody, it exposes the port the exporter listens on by default, the binary
-# is static (the base image has no libc), and the exporter serves /metrics.
+# test-image.sh -- build the images for amd64, arm64 and armv7 and their
+# manifest list as `make docker` does (scripts/build-image.sh: the unchanged
+# Dockerfile, buildah, no Docker engine, no registry) and check what a user
+# of the images relies on: each runs its entrypoint as nobody, exposes the
+# port the exporter listens on by default, says its architecture, holds the
+# binary just built, static (the base image has no libc); the arm64 binary in
+# its image answers --version under qemu; the amd64 image runs: --version
+# and a live /metrics. The manifest list names all three.
 #
-# Builds the binary (scripts/build.sh) and the base image
-# (scripts/build-image-base.sh) when needed. Storage is vfs under
-# ${BUILDAH_STORE:-.cache/buildah}; the image and containers it makes are
-# removed on exit, the base image is kept for the next run.
+# The images and containers it makes are removed on exit; the base images
+# are kept for the next run.
 #
-# Without buildah or busybox-static it installs them when root, else it
-# skips -- except under CI=true, where a missing tool is a failure.
+# Without buildah, busybox-static or qemu-user-static it installs them when
+# root, else it skips -- except under CI=true, where a missing tool is a
+# failure.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-os=linux
-arch=amd64
-store=${BUILDAH_STORE:-$top/.cache/buildah}
-image=localhost/consul_status_exporter:test-$$
-export BUILDAH_ISOLATION=chroot STORAGE_DRIVER=vfs BUILDAH_STORE=$store OS=$os ARCH=$arch
+arches=(amd64 arm64 armv7)
+export IMAGE=localhost/consul_status_exporter-test-$$ TAG=test
+image=$IMAGE-linux-amd64:$TAG
 
 fail() { echo "test-image: FAIL: $*" >&2; exit 1; }
 pass() { echo "test-image: ok: $*"; }
-bah() { buildah --root "$store/root" --runroot "$store/run" --storage-driver vfs "$@"; }
+bah() { "$top/scripts/buildah.sh" "$@"; }
 
 # need TOOL PACKAGE: make TOOL available, or stop.
 need() {
@@ -39,83 +39,39 @@ need() {
 }
 need buildah buildah
 need busybox busybox-static
-[[ -x /bin/busybox ]] || fail "/bin/busybox is missing (busybox-static)"
+need qemu-aarch64-static qemu-user-static
 command -v go >/dev/null || fail "go is missing"
 
 ctrs=()
 cleanup() {
   local c
   for c in "${ctrs[@]}"; do bah rm "$c" >/dev/null 2>&1 || echo "test-image: could not remove container $c" >&2; done
-  bah rmi "$image" >/dev/null 2>&1 || true
-  [[ -n ${tmp:-} ]] && rm -rf "$tmp"
+  bah manifest rm "$IMAGE:$TAG" >/dev/null 2>&1 || true
+  for c in "${arches[@]}"; do bah rmi "$IMAGE-linux-$c:$TAG" >/dev/null 2>&1 || true; done
 }
-tmp=$(mktemp -d)
 trap cleanup EXIT
 
 start=$SECONDS
-bin=$("$top/scripts/build.sh") || fail "scripts/build.sh failed"
-[[ $bin == "$top/.build/$os-$arch/consul_status_exporter" && -x $bin ]] || fail "scripts/build.sh made no $top/.build/$os-$arch/consul_status_exporter (said: $bin)"
-pass "built $bin ($((SECONDS - start))s)"
+"$top/scripts/build-image.sh" "${arches[@]}" || fail "scripts/build-image.sh ${arches[*]} failed"
+pass "built ${arches[*]} images and $IMAGE:$TAG ($((SECONDS - start))s)"
 
-# The base image has no libc: a binary with an ELF interpreter or shared
-# libraries would not start in it.
-cat >"$tmp/elfstatic.go" <<'GO'
-package main
+platforms=()
+for a in "${arches[@]}"; do platforms+=("linux/$a"); done
+why=$(cd "$top" && go test -tags release -count=1 -run '^TestStatic$' ./internal/release/ -args -platforms "${platforms[*]}" 2>&1) ||
+  fail "the binaries are not static, or not built as .promu.yml says:
+$why"
+pass "binaries are static (no PT_INTERP, no DT_NEEDED, CGO_ENABLED=0) for ${arches[*]}"
+bin=$top/.build/linux-amd64/consul_status_exporter
 
-import (
-	"debug/elf"
-	"fmt"
-	"os"
-)
+cfg() { bah inspect --type image --format "$2" "$1"; }
+version=$(tr -d '[:space:]' <"$top/VERSION")
 
-func main() {
-	f, err := elf.Open(os.Args[1])
-	if err != nil {
-		fmt.Println(err)
-		os.Exit(2)
-	}
-	for _, p := range f.Progs {
-		if p.Type == elf.PT_INTERP {
-			fmt.Println("has a PT_INTERP program header (dynamically linked)")
-			os.Exit(1)
-		}
-	}
-	libs, err := f.ImportedLibraries()
-	if err != nil || len(libs) > 0 {
-		fmt.Println("needs shared libraries:", libs, err)
-		os.Exit(1)
-	}
-}
-GO
-why=$(cd "$tmp" && GOWORK=off GOFLAGS= go run elfstatic.go "$bin" 2>&1) || fail "$bin is not static: $why"
-go version -m "$bin" | grep -qE '^\s+build\s+CGO_ENABLED=0$' || fail "$bin was not built with CGO_ENABLED=0: $(go version -m "$bin" | grep CGO_ENABLED || echo 'no CGO_ENABLED setting')"
-pass "binary is static (no PT_INTERP, no DT_NEEDED, CGO_ENABLED=0)"
-
-"$top/scripts/build-image-base.sh" || fail "scripts/build-image-base.sh failed"
-bah build --quiet --pull-never --isolation chroot --build-arg OS=$os --build-arg ARCH=$arch \
-  -f "$top/Dockerfile" -t "$image" "$top" >"$tmp/build.log" 2>&1 ||
-  fail "buildah build of the Dockerfile failed:
-$(cat "$tmp/build.log")"
-pass "built $image from the Dockerfile"
-
-cfg() { bah inspect --type image --format "$1" "$image"; }
+# The amd64 image runs here: its --version, user and --help.
 ctr=$(bah from --quiet --pull-never "$image") || fail "cannot make a working container from $image"
 ctrs+=("$ctr")
 run() { bah run "$ctr" -- "$@"; }
+entrypoint=(/bin/consul_status_exporter)
 
-mapfile -t entrypoint < <(cfg '{{range .OCIv1.Config.Entrypoint}}{{println .}}{{end}}')
-[[ ${entrypoint[*]} == /bin/consul_status_exporter ]] || fail "entrypoint is '${entrypoint[*]}', want /bin/consul_status_exporter"
-# An inherited CMD (the busybox image's is sh) would become the exporter's
-# arguments.
-[[ $(cfg '{{len .OCIv1.Config.Cmd}}') == 0 ]] || fail "image has a CMD: $(cfg '{{.OCIv1.Config.Cmd}}')"
-pass "entrypoint is ${entrypoint[*]}, no CMD"
-
-got=$(run sha256sum /bin/consul_status_exporter | cut -d' ' -f1)
-want=$(sha256sum "$bin" | cut -d' ' -f1)
-[[ $got == "$want" ]] || fail "/bin/consul_status_exporter in the image ($got) is not $bin ($want)"
-pass "image holds the binary just built"
-
-version=$(tr -d '[:space:]' <"$top/VERSION")
 out=$(run "${entrypoint[@]}" --version 2>&1) || fail "entrypoint --version failed: $out"
 echo "$out" | sed 's/^/    /'
 [[ $out == "consul_status_exporter, version $version "* ]] || fail "--version does not start with 'consul_status_exporter, version $version'"
@@ -127,11 +83,9 @@ if git -C "$top" rev-parse HEAD >/dev/null 2>&1; then
 fi
 grep -qE '^ +build user: +[^ @]+@[^ ]+$' <<<"$out" || fail "--version has no build user@host"
 grep -qE '^ +build date: +[0-9]{8}-[0-9]{2}:[0-9]{2}:[0-9]{2}$' <<<"$out" || fail "--version has no build date"
-grep -qE "^ +platform: +$os/$arch\$" <<<"$out" || fail "--version does not say platform $os/$arch"
+grep -qE "^ +platform: +linux/amd64\$" <<<"$out" || fail "--version does not say platform linux/amd64"
 pass "--version names consul_status_exporter $version, revision, branch, build user and date"
 
-user=$(cfg '{{.OCIv1.Config.User}}')
-[[ $user == nobody ]] || fail "image user is '$user', want nobody"
 uid=$(run id -u) || fail "cannot run id in the image"
 [[ $uid == 65534 ]] || fail "processes in the image run as uid $uid, want 65534 (nobody)"
 pass "runs as nobody (uid 65534)"
@@ -141,9 +95,52 @@ listen=$(grep -oE -- '--web\.listen-address=[^ ]+' <<<"$help" | head -n1)
 listen=${listen#*=}
 port=${listen##*:}
 [[ $port =~ ^[0-9]+$ ]] || fail "cannot read the default port from --help (--web.listen-address=$listen)"
-ports=$(cfg '{{range $p, $_ := .OCIv1.Config.ExposedPorts}}{{$p}} {{end}}')
-[[ $ports == "$port/tcp " ]] || fail "image exposes '${ports% }', want $port/tcp (the default --web.listen-address $listen)"
-pass "exposes $port/tcp, the default --web.listen-address"
+
+# Every image's config, and the binary in it: the one built for its arch.
+for arch in "${arches[@]}"; do
+  img=$IMAGE-linux-$arch:$TAG
+  case $arch in
+    armv*) want="linux arm v${arch#armv}" plat=linux/arm/v${arch#armv} ;;
+    arm64) want="linux arm64 v8" plat=linux/arm64/v8 ;;
+    *) want="linux $arch " plat=linux/$arch ;;
+  esac
+  got=$(cfg "$img" '{{.OCIv1.OS}} {{.OCIv1.Architecture}} {{.OCIv1.Variant}}')
+  [[ $got == "$want" ]] || fail "$img: os, architecture, variant are '$got', want '$want'"
+  mapfile -t ep < <(cfg "$img" '{{range .OCIv1.Config.Entrypoint}}{{println .}}{{end}}')
+  [[ ${ep[*]} == "${entrypoint[*]}" ]] || fail "$img: entrypoint is '${ep[*]}', want ${entrypoint[*]}"
+  # An inherited CMD (the busybox image's is sh) would become the exporter's
+  # arguments.
+  [[ $(cfg "$img" '{{len .OCIv1.Config.Cmd}}') == 0 ]] || fail "$img has a CMD: $(cfg "$img" '{{.OCIv1.Config.Cmd}}')"
+  user=$(cfg "$img" '{{.OCIv1.Config.User}}')
+  [[ $user == nobody ]] || fail "$img: user is '$user', want nobody"
+  ports=$(cfg "$img" '{{range $p, $_ := .OCIv1.Config.ExposedPorts}}{{$p}} {{end}}')
+  [[ $ports == "$port/tcp " ]] || fail "$img exposes '${ports% }', want $port/tcp (the default --web.listen-address $listen)"
+
+  c=$(bah from --quiet --pull-never --platform "$plat" "$img") || fail "cannot make a working container from $img"
+  ctrs+=("$c")
+  mnt=$(bah mount "$c") || fail "cannot mount $img"
+  inside=$mnt/bin/consul_status_exporter
+  cmp -s "$inside" "$top/.build/linux-$arch/consul_status_exporter" ||
+    fail "$img: /bin/consul_status_exporter is not .build/linux-$arch/consul_status_exporter"
+  if [[ $arch == arm64 ]]; then
+    # No binfmt_misc is assumed: qemu runs the image's binary by name.
+    out=$(qemu-aarch64-static "$inside" --version 2>&1) || fail "$img: --version under qemu-aarch64-static failed: $out"
+    grep -qE '^ +platform: +linux/arm64$' <<<"$out" || fail "$img: --version does not say platform linux/arm64: $out"
+  fi
+  bah umount "$c" >/dev/null
+  pass "$img: $plat, entrypoint ${entrypoint[*]}, no CMD, user nobody, exposes $port/tcp, holds .build/linux-$arch's binary"
+done
+pass "arm64 image's binary answers --version under qemu-aarch64-static"
+
+# The manifest list names the three images, each with its platform.
+manifest=$(bah manifest inspect "$IMAGE:$TAG") || fail "no manifest list $IMAGE:$TAG"
+named=$(grep -oE '"(architecture|variant)": "[^"]+"' <<<"$manifest" | cut -d'"' -f4 | tr '\n' ' ')
+[[ $named == "amd64 arm64 v8 arm v7 " ]] || fail "$IMAGE:$TAG names '$named', want amd64, arm64 v8, arm v7"
+for arch in "${arches[@]}"; do
+  digest=$(cfg "$IMAGE-linux-$arch:$TAG" '{{.FromImageDigest}}')
+  grep -qF "\"digest\": \"$digest\"" <<<"$manifest" || fail "$IMAGE:$TAG does not name $IMAGE-linux-$arch:$TAG ($digest)"
+done
+pass "manifest list $IMAGE:$TAG names linux/amd64, linux/arm64/v8, linux/arm/v7"
 
 # The exporter in the image, as nobody, answers a scrape; the agent it is
 # pointed at (127.0.0.1:1) refuses, which is data: consul_up 0.

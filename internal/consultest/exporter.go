@@ -30,8 +30,17 @@ type Exporter struct {
 // on a free loopback port is added) and env, and waits until it serves.
 func StartExporter(t testing.TB, env []string, args ...string) *Exporter {
 	t.Helper()
+	return StartExporterCommand(t, []string{ExporterBinary(t)}, env, args...)
+}
+
+// StartExporterCommand is StartExporter for a binary of the caller's choice:
+// argv is the binary, or an emulator and the binary (qemu-aarch64-static
+// .build/linux-arm64/consul_status_exporter).
+func StartExporterCommand(t testing.TB, argv, env []string, args ...string) *Exporter {
+	t.Helper()
 	addr := fmt.Sprintf("127.0.0.1:%d", FreePort(t, "127.0.0.1"))
-	cmd := exec.Command(ExporterBinary(t), append([]string{"--web.listen-address=" + addr}, args...)...)
+	args = append([]string{"--web.listen-address=" + addr}, args...)
+	cmd := exec.Command(argv[0], append(argv[1:len(argv):len(argv)], args...)...)
 	cmd.Env = append(cleanEnv(), env...)
 	e := &Exporter{URL: "http://" + addr, cmd: cmd, logs: &SyncBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = e.logs, e.logs

@@ -9,8 +9,14 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 	"sync"
 	"testing"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // NotFound is what every released Consul answers, with 404 and text/plain,
@@ -123,4 +129,38 @@ func (fs *FixtureServer) Hits(path string) int {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	return fs.hits[path]
+}
+
+// StableText encodes families in the text format, less the one family a
+// replayed scenario cannot reproduce: the per-request durations. The golden
+// files are this text of a scrape of their scenario, and a scrape through a
+// built binary (internal/release) is compared the same way.
+func StableText(fams []*dto.MetricFamily) (string, error) {
+	var out bytes.Buffer
+	enc := expfmt.NewEncoder(&out, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, f := range fams {
+		if f.GetName() == "consul_scrape_endpoint_duration_seconds" {
+			continue
+		}
+		if err := enc.Encode(f); err != nil {
+			return "", err
+		}
+	}
+	return out.String(), nil
+}
+
+// ParseText parses a text exposition into its families, sorted by name as
+// a Gather returns them.
+func ParseText(body string) ([]*dto.MetricFamily, error) {
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	m, err := parser.TextToMetricFamilies(strings.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	fams := make([]*dto.MetricFamily, 0, len(m))
+	for _, f := range m {
+		fams = append(fams, f)
+	}
+	sort.Slice(fams, func(i, j int) bool { return fams[i].GetName() < fams[j].GetName() })
+	return fams, nil
 }
