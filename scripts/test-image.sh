@@ -11,9 +11,8 @@
 # The images and containers it makes are removed on exit; the base images
 # are kept for the next run.
 #
-# Without buildah, busybox-static or qemu-user-static it installs them when
-# root, else it skips -- except under CI=true, where a missing tool is a
-# failure.
+# Without buildah, busybox-static or qemu-user-static it installs them with
+# scripts/install-deps.sh (as root), or fails.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 arches=(amd64 arm64 armv7)
@@ -24,22 +23,9 @@ fail() { echo "test-image: FAIL: $*" >&2; exit 1; }
 pass() { echo "test-image: ok: $*"; }
 bah() { "$top/scripts/buildah.sh" "$@"; }
 
-# need TOOL PACKAGE: make TOOL available, or stop.
-need() {
-  command -v "$1" >/dev/null && return 0
-  if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
-    echo "test-image: $1 is missing; installing $2" >&2
-    { apt-get install -y -qq "$2" || { apt-get update -qq && apt-get install -y -qq "$2"; }; } >&2 ||
-      fail "cannot install $2 for $1"
-    command -v "$1" >/dev/null && return 0
-  fi
-  [[ ${CI:-} == true ]] && fail "$1 is missing (Debian package $2) and CI=true"
-  echo "test-image: SKIP: $1 is missing (Debian package $2); cannot install it (needs root and apt-get)" >&2
-  exit 0
-}
-need buildah buildah
-need busybox busybox-static
-need qemu-aarch64-static qemu-user-static
+# The one installer: buildah, busybox-static and qemu-user-static come
+# from Debian's packages through install-deps.sh, as for the whole suite.
+bash "$top/scripts/install-deps.sh" || fail "the image tools are missing (scripts/install-deps.sh)"
 command -v go >/dev/null || fail "go is missing"
 
 ctrs=()
