@@ -3,7 +3,6 @@ package collector
 import (
 	"context"
 	"net/url"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -18,17 +17,8 @@ import (
 // allocs/op are what a scrape pays for each endpoint. Each checks its result
 // once, before timing, so a decoder that stops working cannot look fast.
 
-func readFixture(b *testing.B, scenario, name string) []byte {
-	b.Helper()
-	body, err := os.ReadFile(filepath.Join(fixturesDir, scenario, name))
-	if err != nil {
-		b.Fatal(err)
-	}
-	return body
-}
-
 func BenchmarkDecodeAgentSelf(b *testing.B) {
-	body := readFixture(b, "real-leader", "agent_self.json")
+	body := []byte(readFixture("real-leader", "agent_self.json"))
 	if st, err := consul.DecodeAgentSelf(body); err != nil || len(st["raft"]) == 0 {
 		b.Fatalf("consul.DecodeAgentSelf: %d raft keys, %v", len(st["raft"]), err)
 	}
@@ -42,7 +32,7 @@ func BenchmarkDecodeAgentSelf(b *testing.B) {
 }
 
 func BenchmarkDecodeInfo(b *testing.B) {
-	body := readFixture(b, "status-endpoint-sample", "info.json")
+	body := []byte(readFixture("status-endpoint-sample", "info.json"))
 	if st, err := consul.DecodeInfo(body); err != nil || len(st["raft"]) == 0 {
 		b.Fatalf("consul.DecodeInfo: %d raft keys, %v", len(st["raft"]), err)
 	}
@@ -56,7 +46,7 @@ func BenchmarkDecodeInfo(b *testing.B) {
 }
 
 func BenchmarkDecodeLeader(b *testing.B) {
-	body := readFixture(b, "real-leader", "leader.json")
+	body := []byte(readFixture("real-leader", "leader.json"))
 	if l, err := consul.DecodeLeader(body); err != nil || l == "" {
 		b.Fatalf("consul.DecodeLeader: %q, %v", l, err)
 	}
@@ -69,7 +59,7 @@ func BenchmarkDecodeLeader(b *testing.B) {
 }
 
 func BenchmarkDecodePeers(b *testing.B) {
-	body := readFixture(b, "real-leader", "peers.json")
+	body := []byte(readFixture("real-leader", "peers.json"))
 	if p, err := consul.DecodePeers(body); err != nil || len(p) == 0 {
 		b.Fatalf("consul.DecodePeers: %v, %v", p, err)
 	}
@@ -82,7 +72,7 @@ func BenchmarkDecodePeers(b *testing.B) {
 }
 
 func BenchmarkStatSamples(b *testing.B) {
-	st, err := consul.DecodeAgentSelf(readFixture(b, "real-leader", "agent_self.json"))
+	st, err := consul.DecodeAgentSelf([]byte(readFixture("real-leader", "agent_self.json")))
 	if err != nil {
 		b.Fatal(err)
 	}

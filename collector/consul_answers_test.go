@@ -1,53 +1,23 @@
 package collector
 
-// Answers recorded from a single-server Consul 1.22.6 on loopback (the
-// agent/self body trimmed to Config, Member and Stats; DebugConfig and xDS
-// are ignored by the decoder and only add bulk). They seed the fuzzers and
-// are what the fake agents replay when an endpoint is meant to behave.
+import (
+	"os"
+	"path/filepath"
+)
+
+// Answers recorded from a single-server Consul 1.22.6 on loopback live in
+// fixtures/real-single-server (the agent/self body trimmed to Config, Member
+// and Stats; DebugConfig and xDS are ignored by the decoder and only add
+// bulk). They seed the fuzzers, and the fake agents replay them through
+// consultest's fixture handler when an endpoint is meant to behave.
+var (
+	recordedLeader    = readFixture("real-single-server", "leader.json")
+	recordedPeers     = readFixture("real-single-server", "peers.json")
+	recordedAgentSelf = readFixture("real-single-server", "agent_self.json")
+)
+
+// Stats bodies in other shapes, for the fuzzers and the sample checks.
 const (
-	recordedLeader = `"127.0.0.1:18300"`
-	recordedPeers  = "[\n    \"127.0.0.1:18300\"\n]"
-
-	recordedAgentSelf = `{
-    "Config": {
-        "Datacenter": "dc1",
-        "PrimaryDatacenter": "dc1",
-        "NodeName": "vm",
-        "NodeID": "45f6887d-b30f-018e-7028-c3a8468f1df4",
-        "Revision": "",
-        "Server": true,
-        "Version": "1.22.6",
-        "BuildDate": "1970-01-01T00:00:01Z",
-        "BindAddr": "127.0.0.1"
-    },
-    "Member": {
-        "Name": "vm", "Addr": "127.0.0.1", "Port": 18301,
-        "Tags": {"build": "1.22.6:", "dc": "dc1", "role": "consul", "vsn": "2"},
-        "Status": 1, "ProtocolMin": 1, "ProtocolMax": 5, "ProtocolCur": 2,
-        "DelegateMin": 2, "DelegateMax": 5, "DelegateCur": 4
-    },
-    "Stats": {
-        "agent": {"check_monitors": "0", "check_ttls": "0", "checks": "0", "services": "0"},
-        "build": {"prerelease": "", "revision": "", "version": "1.22.6", "version_metadata": ""},
-        "consul": {"acl": "disabled", "bootstrap": "false", "known_datacenters": "1", "leader": "true",
-            "leader_addr": "127.0.0.1:18300", "server": "true"},
-        "raft": {"applied_index": "21", "commit_index": "21", "fsm_pending": "0", "last_contact": "0",
-            "last_log_index": "21", "last_log_term": "2", "last_snapshot_index": "0", "last_snapshot_term": "0",
-            "latest_configuration": "[{Suffrage:Voter ID:45f6887d-b30f-018e-7028-c3a8468f1df4 Address:127.0.0.1:18300}]",
-            "latest_configuration_index": "0", "num_peers": "0", "protocol_version": "3",
-            "protocol_version_max": "3", "protocol_version_min": "0", "snapshot_version_max": "1",
-            "snapshot_version_min": "0", "state": "Leader", "term": "2"},
-        "runtime": {"arch": "amd64", "cpu_count": "2", "goroutines": "196", "max_procs": "2", "os": "linux",
-            "version": "go1.26.8"},
-        "serf_lan": {"coordinate_resets": "0", "encrypted": "false", "event_queue": "1", "event_time": "2",
-            "failed": "0", "health_score": "0", "intent_queue": "0", "left": "0", "member_time": "1",
-            "members": "1", "query_queue": "0", "query_time": "1"},
-        "serf_wan": {"coordinate_resets": "0", "encrypted": "false", "event_queue": "0", "event_time": "1",
-            "failed": "0", "health_score": "0", "intent_queue": "0", "left": "0", "member_time": "1",
-            "members": "1", "query_queue": "0", "query_time": "1"}
-    }
-}`
-
 	// recordedFollowerSelf is the Stats of a follower in a three-server
 	// cluster (Consul 1.20.6), the shape where last_contact is a duration.
 	recordedFollowerSelf = `{"Stats": {
@@ -95,3 +65,13 @@ const (
             "intent_queue": 0, "left": 0, "member_time": 4, "members": 3, "query_queue": 0, "query_time": 1}
     }`
 )
+
+// readFixture is a fixture file's text; the package's tests cannot run
+// without it.
+func readFixture(scenario, file string) string {
+	b, err := os.ReadFile(filepath.Join(fixturesDir, scenario, file))
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}

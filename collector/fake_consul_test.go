@@ -8,6 +8,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,8 +17,6 @@ import (
 	"time"
 
 	"github.com/consul-status-exporter/consul_status_exporter/internal/consultest"
-
-	"github.com/consul-status-exporter/consul_status_exporter/collector/consul"
 )
 
 // fakeConsul is a Consul agent on loopback that answers like the recorded
@@ -153,17 +153,22 @@ func writeBody(f *fakeConsul, c net.Conn, b []byte) bool {
 	return err == nil
 }
 
-// recorded answers as the recorded Consul 1.22.6 did.
-func recorded(_ *fakeConsul, c net.Conn, req *http.Request) bool {
-	switch req.URL.Path {
-	case consul.PathLeader:
-		return respond(c, 200, "application/json", recordedLeader)
-	case consul.PathPeers:
-		return respond(c, 200, "application/json", recordedPeers)
-	case consul.PathAgentSelf:
-		return respond(c, 200, "application/json", recordedAgentSelf)
+// recordedAnswers is the one fake Consul's fixture handler, playing the
+// recorded single-server Consul 1.22.6.
+var recordedAnswers = func() http.Handler {
+	h, err := consultest.FixtureHandler(filepath.Join(fixturesDir, "real-single-server"))
+	if err != nil {
+		panic(err)
 	}
-	return respond(c, 404, "text/plain; charset=utf-8", consultest.NotFound)
+	return h
+}()
+
+// recorded answers as the recorded Consul 1.22.6 did, through the fixture
+// handler; this fake adds only the misbehaviours no handler can do.
+func recorded(_ *fakeConsul, c net.Conn, req *http.Request) bool {
+	rec := httptest.NewRecorder()
+	recordedAnswers.ServeHTTP(rec, req)
+	return respond(c, rec.Code, rec.Header().Get("Content-Type"), rec.Body.String())
 }
 
 // answer is a complete answer of any status, type and body.
