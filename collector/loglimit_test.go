@@ -60,8 +60,10 @@ func TestLogLimiter(t *testing.T) {
 	}
 	// A nil limiter logs every failure and no success.
 	var none *LogLimiter
-	if !none.failure("a", "x").log || !none.failure("a", "x").log || none.success("a").log {
-		t.Error("a nil limiter folded something")
+	for range 3 {
+		if !none.failure("a", "x").log || none.success("a").log {
+			t.Error("a nil limiter folded something")
+		}
 	}
 }
 
