@@ -269,3 +269,28 @@ func TestWebConfigReadPerRequest(t *testing.T) {
 		}
 	}
 }
+
+// The real binary, probed a hundred times about a dead admitted agent, logs
+// one line per failing endpoint, not one per probe (the limiter is on in
+// main, for /probe and /metrics alike).
+func TestProbeOfDeadAgentLogsOnce(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := l.Addr().String()
+	l.Close()
+	e := consultest.StartExporter(t, nil, "--consul.server="+dead, `--probe.allowed-targets=127\.0\.0\.1:[0-9]+`)
+	for range 100 {
+		s, err := e.TryPath("/probe?target=" + dead)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v := s.Must(t, "consul_up"); v != 0 {
+			t.Fatalf("consul_up %v for a dead agent", v)
+		}
+	}
+	if n := strings.Count(e.Logs(), `msg="Consul request failed"`); n != 3 {
+		t.Errorf("100 probes of a dead agent logged %d failures, want 3 (one per endpoint):\n%s", n, e.Logs())
+	}
+}

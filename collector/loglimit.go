@@ -4,7 +4,8 @@ import (
 	"container/list"
 	"sync"
 	"time"
-	"unicode/utf8"
+
+	"github.com/consul-status-exporter/consul_status_exporter/collector/consul"
 )
 
 // LogLimiter keeps repeated failures from flooding the log. /probe lets any
@@ -75,7 +76,7 @@ func (l *LogLimiter) failure(key, errText string) logDecision {
 		since := now.Sub(r.logged)
 		if since < l.interval {
 			r.suppressed++
-			r.lastErr = cut(errText, maxKeptErr)
+			r.lastErr = consul.Cut(errText, maxKeptErr)
 			return logDecision{}
 		}
 		d := logDecision{log: true, suppressed: r.suppressed, over: since}
@@ -123,17 +124,6 @@ func (l *LogLimiter) success(key string) logDecision {
 // 2 KiB (the fuzz targets hold them to it), and a summary needs only their
 // start.
 const maxKeptErr = 512
-
-// cut shortens s to at most n bytes without splitting a UTF-8 sequence.
-func cut(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
-}
 
 func (l *LogLimiter) len() int {
 	l.mu.Lock()

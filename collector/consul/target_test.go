@@ -17,7 +17,6 @@ func TestParseTarget(t *testing.T) {
 		" 10.0.0.1:8501 ":             "http://10.0.0.1:8501",
 		"[0:0::1]:8500":               "http://[::1]:8500",
 		"consul.internal.:8500":       "http://consul.internal.:8500",
-		"[fe80::1%25eth0]:8500":       "http://[fe80::1%25eth0]:8500",
 	} {
 		u, err := ParseTarget(in, "http")
 		if err != nil || u.String() != want {

@@ -22,15 +22,19 @@ func snippet(b []byte) string {
 		}
 		return r
 	}, string(b))
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > max {
-		cut := max
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "…"
+	return Cut(strings.Join(strings.Fields(s), " "), max)
+}
+
+// Cut shortens s to at most n bytes and an ellipsis, without splitting a
+// UTF-8 sequence.
+func Cut(s string, n int) string {
+	if len(s) <= n {
+		return s
 	}
-	return s
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // quote shows a stat value in an error, cut at 40 bytes.
