@@ -1,6 +1,8 @@
 package collector
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"math"
 	"net"
@@ -285,6 +287,56 @@ func FuzzParseDuration(f *testing.F) {
 			if !ok || secs != f/1e9 {
 				t.Fatalf("number %s: %v seconds, ok %v; want %v", s, secs, ok, f/1e9)
 			}
+		}
+	})
+}
+
+// FuzzDecodeMembers holds the streamed member list to encoding/json's
+// reading of the whole body: within the stream's own bounds (a member of
+// 16 KiB, label values of 512 bytes), it accepts what json.Unmarshal
+// accepts and exports the same members. With servers-only, clients are
+// checked for structure only, so only what it accepts is compared.
+func FuzzDecodeMembers(f *testing.F) {
+	for _, s := range []string{`[]`, `null`, `[{"Name":"s1","Tags":{"role":"consul"},"Status":1},{"Name":"c1","Tags":{"role":"node"}}]`,
+		`[{"Name":"a"},{"Name":"a"}]`, `[{"name":"x","tags":{"ROLE":"consul"}}]`, `[{"T\u0061gs":{"role":"consul"},"Name":"e"}]`,
+		`[{"Tags":{"role":"cons\u0075l"}}]`, `[null]`, `[1]`, `[{"Name":"a"},]`, `{}`, `[{"Tags":null}]`, ``} {
+		f.Add([]byte(s), false)
+		f.Add([]byte(s), true)
+	}
+	f.Fuzz(func(t *testing.T, body []byte, serversOnly bool) {
+		if len(body) > MaxMemberBytes {
+			return
+		}
+		lim := memberLimits{serversOnly: serversOnly, max: 1 << 20, budget: newSeriesBudget(1 << 30)}
+		out, n, err := decodeMembers(context.Background(), bytes.NewReader(body), "lan", lim)
+		var ms []member
+		whole := json.Unmarshal(body, &ms)
+		if err != nil {
+			checkErr(t, err)
+			if whole == nil && !serversOnly && !strings.Contains(err.Error(), "a name, address or version of") {
+				t.Fatalf("refused %q, which encoding/json accepts: %v", body, err)
+			}
+			return
+		}
+		if whole != nil {
+			if !serversOnly {
+				t.Fatalf("accepted %q, which encoding/json refuses: %v", body, whole)
+			}
+			return
+		}
+		if n != len(ms) {
+			t.Fatalf("%q: %d members counted, encoding/json has %d", body, n, len(ms))
+		}
+		var want []sample
+		seen := map[string]bool{}
+		for _, m := range ms {
+			if (!serversOnly || m.Tags.Role == "consul") && !seen[m.Name] {
+				seen[m.Name] = true
+				want = appendMember(want, m, "lan")
+			}
+		}
+		if !reflect.DeepEqual(out, want) {
+			t.Fatalf("%q: exported %v, encoding/json's reading gives %v", body, out, want)
 		}
 	})
 }
