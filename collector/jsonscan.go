@@ -139,5 +139,5 @@ func trailing(b []byte, i int) error {
 // syntaxErr reports a fault at index i as encoding/json does: "byte N"
 // counts from 1.
 func syntaxErr(b []byte, i int, what string) error {
-	return &jsonError{msg: fmt.Sprintf("invalid JSON at byte %d: %s", i+1, what), head: b, at: i, what: what}
+	return &jsonError{msg: fmt.Sprintf("invalid JSON at byte %d: %s", i+1, what), head: headOf(b), at: i, what: what}
 }

@@ -96,7 +96,7 @@ func decodeMembers(ctx context.Context, r io.Reader, pool string, lim memberLimi
 		if errors.Is(err, errWindow) {
 			return fmt.Errorf("a member larger than %d KiB, which no Consul member is", MaxMemberBytes>>10)
 		}
-		if je := wordJSONError(err, in.head, want, at); je != nil {
+		if je := wordJSONError(err, in.head, want, at); je != nil { // copies in.head
 			return je
 		}
 		return err
@@ -219,7 +219,7 @@ func unexpectedEnd(err error) error {
 func syntaxAt(in *listReader, what string) error { return syntaxAtPos(in, in.pos(), what) }
 
 func syntaxAtPos(in *listReader, at int64, what string) error {
-	return &jsonError{msg: fmt.Sprintf("invalid JSON at byte %d: %s", at+1, what), head: in.head}
+	return &jsonError{msg: fmt.Sprintf("invalid JSON at byte %d: %s", at+1, what), head: headOf(in.head)}
 }
 
 // memberRole finds a member's role tag with the structural scanner, far
