@@ -143,7 +143,7 @@ func decodeServers(ctx context.Context, dec *json.Decoder, maxServers int) ([]au
 		return nil, err
 	}
 	if tok != json.Delim('[') {
-		return nil, fmt.Errorf("member Servers: got %s, want a list", jsonKind(tok))
+		return nil, fmt.Errorf("the list of servers: got %s, want a list", jsonKind(tok))
 	}
 	var servers []autopilotServer
 	for dec.More() {

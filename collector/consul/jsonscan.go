@@ -13,47 +13,59 @@ import (
 // inside the members it skips; the member it returns is decoded in full by
 // the caller. found is false when the object has no such member.
 func objectMember(body []byte, key string) (value []byte, found bool, err error) {
+	err = scanObject(body, func(name, v []byte) {
+		// Member names in Consul's answers need no unescaping. The last of
+		// duplicate members wins, as with encoding/json.
+		if string(name) == key {
+			value, found = v, true
+		}
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return value, found, nil
+}
+
+// scanObject calls each with the raw name (unescaped) and value of every
+// member of the JSON object body, checking its structure as it goes.
+func scanObject(body []byte, each func(name, value []byte)) error {
 	i := skipSpace(body, 0)
 	if i >= len(body) || body[i] != '{' {
-		return nil, false, syntaxErr(body, i, "want a JSON object")
+		return syntaxErr(body, i, "want a JSON object")
 	}
 	i = skipSpace(body, i+1)
 	if i < len(body) && body[i] == '}' {
-		return nil, false, trailing(body, i+1)
+		return trailing(body, i+1)
 	}
 	for {
 		if i >= len(body) || body[i] != '"' {
-			return nil, false, syntaxErr(body, i, "want a member name")
+			return syntaxErr(body, i, "want a member name")
 		}
 		end, err := skipString(body, i)
 		if err != nil {
-			return nil, false, err
+			return err
 		}
 		name := body[i+1 : end-1]
 		i = skipSpace(body, end)
 		if i >= len(body) || body[i] != ':' {
-			return nil, false, syntaxErr(body, i, "want ':' after a member name")
+			return syntaxErr(body, i, "want ':' after a member name")
 		}
 		start := skipSpace(body, i+1)
 		if i, err = skipValue(body, start); err != nil {
-			return nil, false, err
+			return err
 		}
-		// Member names in Consul's answers need no unescaping. The last of
-		// duplicate members wins, as with encoding/json.
-		if string(name) == key {
-			value, found = body[start:i], true
-		}
+		each(name, body[start:i])
 		i = skipSpace(body, i)
 		if i >= len(body) {
-			return nil, false, syntaxErr(body, i, "unexpected end of the object")
+			return syntaxErr(body, i, "unexpected end of the object")
 		}
 		switch body[i] {
 		case ',':
 			i = skipSpace(body, i+1)
 		case '}':
-			return value, found, trailing(body, i+1)
+			return trailing(body, i+1)
 		default:
-			return nil, false, syntaxErr(body, i, "want ',' or '}' after a member")
+			return syntaxErr(body, i, "want ',' or '}' after a member")
 		}
 	}
 }
@@ -127,5 +139,5 @@ func trailing(b []byte, i int) error {
 // syntaxErr reports a fault at index i as encoding/json does: "byte N"
 // counts from 1.
 func syntaxErr(b []byte, i int, what string) error {
-	return &jsonError{msg: fmt.Sprintf("invalid JSON at byte %d: %s", i+1, what), head: b, at: i, what: what}
+	return &jsonError{msg: fmt.Sprintf("invalid JSON at byte %d: %s", i+1, what), head: headOf(b), at: i, what: what}
 }

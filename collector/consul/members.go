@@ -1,6 +1,7 @@
 package consul
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -81,7 +82,7 @@ func decodeMembers(ctx context.Context, r io.Reader, pool string, lim MemberLimi
 		if errors.Is(err, errWindow) {
 			return fmt.Errorf("a member larger than %d KiB, which no Consul member is", MaxMemberBytes>>10)
 		}
-		if je := wordJSONError(err, in.head, want, at); je != nil {
+		if je := wordJSONError(err, in.head, want, at); je != nil { // copies in.head
 			return je
 		}
 		return err
@@ -201,33 +202,43 @@ func unexpectedEnd(err error) error {
 func syntaxAt(in *listReader, what string) error { return syntaxAtPos(in, in.pos(), what) }
 
 func syntaxAtPos(in *listReader, at int64, what string) error {
-	return &jsonError{msg: fmt.Sprintf("invalid JSON at byte %d: %s", at+1, what), head: in.head}
+	return &jsonError{msg: fmt.Sprintf("invalid JSON at byte %d: %s", at+1, what), head: headOf(in.head)}
 }
 
 // memberRole finds a member's role tag with the structural scanner, far
 // cheaper than decoding the member: with servers-only, all but a handful of
 // 50,000 members are clients, skipped on this alone. ok is false when the
-// scanner cannot tell (not an object, an escaped value): the caller then
-// decodes the member in full, which words any error.
+// scanner cannot tell as encoding/json would (not an object, an escaped
+// name or value, a name that matches only in another case): the caller
+// then decodes the member in full, which also words any error.
 func memberRole(raw []byte) (role string, ok bool) {
-	tags, found, err := objectMember(raw, "Tags")
-	if err != nil {
-		return "", false
+	tags, found, ok := memberNamed(raw, "Tags")
+	if !ok || !found {
+		return "", ok
 	}
-	if !found {
-		return "", true
-	}
-	v, found, err := objectMember(tags, "role")
-	if err != nil {
-		return "", false
-	}
-	if !found {
-		return "", true
+	v, found, ok := memberNamed(tags, "role")
+	if !ok || !found {
+		return "", ok
 	}
 	if len(v) < 2 || v[0] != '"' || !plainJSONText(v[1:len(v)-1]) {
 		return "", false
 	}
 	return string(v[1 : len(v)-1]), true
+}
+
+// memberNamed is objectMember, unsure (ok false) wherever encoding/json,
+// which matches names in any case and unescapes them, might disagree.
+func memberNamed(obj []byte, key string) (value []byte, found, ok bool) {
+	ok = true
+	err := scanObject(obj, func(name, v []byte) {
+		switch {
+		case string(name) == key:
+			value, found = v, true
+		case bytes.IndexByte(name, '\\') >= 0 || bytes.EqualFold(name, []byte(key)):
+			ok = false
+		}
+	})
+	return value, found, ok && err == nil
 }
 
 // errWindow: a member did not end within MaxMemberBytes.

@@ -1,9 +1,13 @@
 package consul
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // The streamed list is as strict as the whole-body decode was, and its
@@ -40,4 +44,56 @@ func TestDecodeMembersErrors(t *testing.T) {
 			t.Errorf("%q: %d members kept, want %d (duplicates dropped)", body, len(out), want)
 		}
 	}
+}
+
+// FuzzDecodeMembers holds the streamed member list to encoding/json's
+// reading of the whole body: within the stream's own bounds (a member of
+// 16 KiB, label values of 512 bytes), it accepts what json.Unmarshal
+// accepts and exports the same members. With servers-only, clients are
+// checked for structure only, so only what it accepts is compared.
+func FuzzDecodeMembers(f *testing.F) {
+	for _, s := range []string{`[]`, `null`, `[{"Name":"s1","Tags":{"role":"consul"},"Status":1},{"Name":"c1","Tags":{"role":"node"}}]`,
+		`[{"Name":"a"},{"Name":"a"}]`, `[{"name":"x","tags":{"ROLE":"consul"}}]`, `[{"T\u0061gs":{"role":"consul"},"Name":"e"}]`,
+		`[{"Tags":{"role":"cons\u0075l"}}]`, `[null]`, `[1]`, `[{"Name":"a"},]`, `{}`, `[{"Tags":null}]`, ``} {
+		f.Add([]byte(s), false)
+		f.Add([]byte(s), true)
+	}
+	f.Fuzz(func(t *testing.T, body []byte, serversOnly bool) {
+		if len(body) > MaxMemberBytes {
+			return
+		}
+		lim := MemberLimits{ServersOnly: serversOnly, Max: 1 << 20}
+		out, n, err := decodeMembers(context.Background(), bytes.NewReader(body), "lan", lim)
+		var ms []Member
+		whole := json.Unmarshal(body, &ms)
+		if err != nil {
+			if msg := err.Error(); msg == "" || len(msg) > 2048 || !utf8.ValidString(msg) || strings.ContainsAny(msg, "\n\r") {
+				t.Fatalf("error unfit for a log line (%d bytes): %q", len(msg), msg)
+			}
+			if whole == nil && !serversOnly && !strings.Contains(err.Error(), "a name, address or version of") {
+				t.Fatalf("refused %q, which encoding/json accepts: %v", body, err)
+			}
+			return
+		}
+		if whole != nil {
+			if !serversOnly {
+				t.Fatalf("accepted %q, which encoding/json refuses: %v", body, whole)
+			}
+			return
+		}
+		if n != len(ms) {
+			t.Fatalf("%q: %d members counted, encoding/json has %d", body, n, len(ms))
+		}
+		var want []Member
+		seen := map[string]bool{}
+		for _, m := range ms {
+			if (!serversOnly || m.Tags.Role == "consul") && !seen[m.Name] {
+				seen[m.Name] = true
+				want = append(want, m)
+			}
+		}
+		if !reflect.DeepEqual(out, want) {
+			t.Fatalf("%q: exported %v, encoding/json's reading gives %v", body, out, want)
+		}
+	})
 }
