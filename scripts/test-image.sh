@@ -47,7 +47,6 @@ why=$(cd "$top" && go test -tags release -count=1 -run '^TestStatic$' ./internal
   fail "the binaries are not static, or not built as .promu.yml says:
 $why"
 pass "binaries are static (no PT_INTERP, no DT_NEEDED, CGO_ENABLED=0) for ${arches[*]}"
-bin=$top/.build/linux-amd64/consul_status_exporter
 
 cfg() { bah inspect --type image --format "$2" "$1"; }
 version=$(tr -d '[:space:]' <"$top/VERSION")
