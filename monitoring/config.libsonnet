@@ -19,6 +19,15 @@
     // that losing every server still pages).
     noLeaderFor: '1m',
     noLeaderServerMemory: '1h',
+    // ConsulNoLeader: an answering follower that names a leader and heard
+    // from it within this many seconds proves the cluster has one, scraped
+    // or not. Raft's heartbeat timeout is 1s per raft_multiplier, at most
+    // 10; a follower that hears nothing for that long stands for election.
+    noLeaderFollowerContactSeconds: 10,
+
+    // <cluster>:consul_servers_down:max: for how long after an instance
+    // last said it is a server its consul_up 0 counts as a server down.
+    serversDownServerMemory: '1h',
 
     // ConsulLeaderFlapping: more than this many term changes in the window.
     leaderFlappingWindow: '15m',

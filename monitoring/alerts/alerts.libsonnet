@@ -14,18 +14,31 @@
         name: 'consul-status.alerts',
         rules: [
           // consul_raft_leader alone is not enough: followers keep naming a dead
-          // leader until their election timeout. So the cluster has a leader only
-          // if an answering server says it is the leader. A cluster counts as a
-          // server cluster for noLeaderServerMemory after a server last answered,
-          // so that losing every server still pages. Left out: clusters where the
-          // status endpoints name a leader but no server's /v1/agent/self answers
-          // (an ACL token without agent:read), which ConsulAgentDown reports.
+          // leader until their election timeout. So the cluster has a leader if
+          // an answering server says it is the leader, or an answering follower
+          // names a leader and heard from it within noLeaderFollowerContactSeconds
+          // (Raft's heartbeat timeout is 1s per raft_multiplier, at most 10; a
+          // follower that hears nothing for that long stands for election).
+          // Whether the leader's own exporter is scraped does not matter: a
+          // missing exporter is ConsulExporterDown, not a lost leader. A cluster
+          // counts as a server cluster for noLeaderServerMemory after a server
+          // last answered, so that losing every server still pages, but only
+          // while some exporter of it answers: with none scraped nothing is known
+          // about Consul. Left out: clusters where the status endpoints name a
+          // leader but no server's /v1/agent/self answers (an ACL token without
+          // agent:read), which ConsulAgentDown reports.
           {
             alert: 'ConsulNoLeader',
             expr: |||
               (
                 group by (%(C)s) (max_over_time(consul_is_server{%(sel)s}[%(noLeaderServerMemory)s]) == 1)
+                and on (%(C)s) group by (%(C)s) (consul_up{%(sel)s})
                 unless on (%(C)s) (%(C)s:consul_is_leader:sum > 0)
+                unless on (%(C)s) group by (%(C)s) (
+                  consul_raft_leader{%(sel)s} == 1
+                  and on (%(C)s, instance) consul_raft_state{%(sel)s, state="Follower"} == 1
+                  and on (%(C)s, instance) consul_raft_last_contact_seconds{%(sel)s} < %(noLeaderFollowerContactSeconds)g
+                )
                 unless on (%(C)s) (
                   group by (%(C)s) (consul_raft_leader{%(sel)s} == 1)
                   unless on (%(C)s) group by (%(C)s) (consul_is_server{%(sel)s})
@@ -170,17 +183,26 @@
               description: '{{ $labels.instance }} ({{ $labels.%(C)s }}) has been a {{ $labels.state }} for %(candidateStuckFor)s without hearing from a leader the other servers follow. First check its network to the other servers (ports 8300 and 8301) and its retry_join settings.' % v,
             },
           },
+          // Servers up: the Raft peers minus the servers known to be down, or
+          // the servers answering if more (a removed server's exporter still
+          // says consul_up 0). An unscraped exporter leaves its server counted
+          // as up. A warning: the cluster still serves, and losing quorum itself
+          // is ConsulNoLeader.
           {
             alert: 'ConsulQuorumAtRisk',
             expr: |||
-              %(C)s:consul_servers_answering:count <= on (%(C)s) floor(%(C)s:consul_raft_peers:max / 2) + 1
+              (
+                %(C)s:consul_raft_peers:max - on (%(C)s) %(C)s:consul_servers_down:max >= on (%(C)s) %(C)s:consul_servers_answering:count
+                or on (%(C)s) %(C)s:consul_servers_answering:count
+              )
+              <= on (%(C)s) floor(%(C)s:consul_raft_peers:max / 2) + 1
               and on (%(C)s) %(C)s:consul_raft_peers:max > 1
             ||| % v,
             'for': v.quorumAtRiskFor,
-            labels: { severity: 'critical' },
+            labels: { severity: 'warning' },
             annotations: {
               summary: 'Consul cluster {{ $labels.%(C)s }} is one server away from losing quorum.' % v,
-              description: 'Only {{ $value }} servers of {{ $labels.%(C)s }} answer, no more than a bare majority of its Raft peers: one more failure stops the cluster. First bring back the servers ConsulAgentDown or ConsulExporterDown name.' % v,
+              description: 'Only {{ $value }} servers of {{ $labels.%(C)s }} are up as far as its answering servers know, no more than a bare majority of its Raft peers: one more failure stops the cluster. First bring back the servers ConsulAgentDown names.' % v,
             },
           },
         ],

@@ -17,6 +17,35 @@
               or 0 * group by (%(C)s) (consul_up{%(sel)s})
             ||| % v,
           },
+          // Servers known to be down, from what the answering exporters and
+          // servers report: an agent that does not answer the exporter beside it
+          // (consul_up 0, on an instance that was a server within
+          // serversDownServerMemory), a voter autopilot calls unhealthy, a server
+          // Serf calls failed (the last two only with --collector.autopilot /
+          // --collector.members). label_replace's "source" keeps the three apart
+          // until max. A server whose exporter is not scraped is unknown, not
+          // down: that blind spot is ConsulExporterDown's business. 0 when none
+          // is known down.
+          {
+            record: '%(C)s:consul_servers_down:max' % v,
+            expr: |||
+              max by (%(C)s) (
+                label_replace(
+                  count by (%(C)s) (consul_up{%(sel)s} == 0 and on (%(C)s, instance) max_over_time(consul_is_server{%(sel)s}[%(serversDownServerMemory)s]) == 1),
+                  "source", "agent", "", "")
+                or label_replace(
+                  max by (%(C)s) (count by (%(C)s, instance) (consul_autopilot_server_healthy{%(sel)s} == 0 and consul_autopilot_server_voter{%(sel)s} == 1)),
+                  "source", "autopilot", "", "")
+                or label_replace(
+                  max by (%(C)s) (count by (%(C)s, instance) (
+                    consul_serf_member_status{%(sel)s, pool="lan", status="failed"} == 1
+                    and on (%(C)s, instance, member) consul_serf_member_info{%(sel)s, pool="lan", role="consul"}
+                  )),
+                  "source", "serf", "", "")
+              )
+              or 0 * group by (%(C)s) (consul_up{%(sel)s})
+            ||| % v,
+          },
           // Raft peers as the answering servers list them; a dead server stays
           // in the list until it is removed, which is what quorum is counted on.
           {
