@@ -162,7 +162,7 @@ func TestDashboardHasNoHardCodedDatasource(t *testing.T) {
 	}
 }
 
-// The panels the README describes, by title and type.
+// The panels monitoring/README.md describes, by title and type.
 var wantPanels = map[string]string{
 	"Cluster has leader":                  "stat",
 	"Current leader":                      "stat",
@@ -209,7 +209,7 @@ func TestDashboardPanels(t *testing.T) {
 		}
 		seen[p.Title] = true
 		if want, ok := wantPanels[p.Title]; !ok {
-			t.Errorf("panel %q is not described in README.md", p.Title)
+			t.Errorf("panel %q is not described in monitoring/README.md", p.Title)
 		} else if p.Type != want {
 			t.Errorf("panel %q: type %q, want %q", p.Title, p.Type, want)
 		}

@@ -46,7 +46,7 @@ func loadRules(t *testing.T, dir string) []rule {
 	return rules
 }
 
-// wantAlerts is what on-call is promised in README.md.
+// wantAlerts is what on-call is promised in monitoring/README.md.
 var wantAlerts = map[string]string{
 	"ConsulNoLeader": "critical", "ConsulLeaderFlapping": "warning", "ConsulExporterDown": "warning",
 	"ConsulAgentDown": "warning", "ConsulRaftPeersChanged": "warning", "ConsulTooFewPeers": "warning",
