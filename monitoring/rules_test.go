@@ -49,7 +49,7 @@ var wantAlerts = map[string]string{
 	"ConsulAgentDown": "warning", "ConsulRaftPeersChanged": "warning", "ConsulTooFewPeers": "warning",
 	"ConsulFollowerLagging": "warning", "ConsulSerfMembersFailed": "warning", "ConsulFSMPending": "warning",
 	"ConsulMultipleLeaders": "critical", "ConsulServersDisagree": "warning", "ConsulCandidateStuck": "warning",
-	"ConsulQuorumAtRisk": "critical",
+	"ConsulQuorumAtRisk": "warning",
 }
 
 func TestRulesShape(t *testing.T) {
