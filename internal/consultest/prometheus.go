@@ -31,6 +31,13 @@ func PrometheusBinary(t testing.TB) string {
 	return buildTool(t, "tools/prometheus", "github.com/prometheus/prometheus/cmd/prometheus")
 }
 
+// ConsulExporterBinary returns prometheus/consul_exporter as pinned in
+// tools/consul_exporter, building it on first use.
+func ConsulExporterBinary(t testing.TB) string {
+	t.Helper()
+	return buildTool(t, "tools/consul_exporter", "github.com/prometheus/consul_exporter/cmd/consul_exporter")
+}
+
 // StartPrometheus writes config (and any extra files, by name) into a temp
 // directory and runs Prometheus on it until the test ends.
 func StartPrometheus(t testing.TB, config string, files map[string]string) *Prometheus {
