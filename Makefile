@@ -72,8 +72,9 @@ soak:
 		-args -soak.duration=$(SOAK_DURATION) $(if $(SOAK_REPORT),-soak.report=$(abspath $(SOAK_REPORT)))
 
 # The game day (issue 11): the shipped rules beside the rules operators copy
-# for consul_exporter, on a real cluster through a real Alertmanager, fault
-# after fault; about 40 minutes. Writes docs/gameday.md and docs/gameday/.
+# for consul_exporter, on real clusters (four at once) through a real
+# Alertmanager, fault after fault; about 15 minutes on an idle machine.
+# Writes docs/gameday.md (between its markers) and docs/gameday/*.jsonl.
 # GAMEDAY_FLAGS passes more, e.g. -gameday.only=quorum. Not part of make
 # test, which runs the short variant (TestGameDayShort) in make integration.
 GAMEDAY_FLAGS ?=

@@ -65,30 +65,43 @@ func TestGameDay(t *testing.T) {
 		runs = append(runs, s)
 		mu.Unlock()
 	}
-	t.Run("multiplier1", func(t *testing.T) {
-		t.Parallel()
-		play(t, "3 servers, raft_multiplier 1", operatorConfig(3, octetGameDay1, 1), []fault{
+	// Four clusters at once, so that the run fits in about 15 minutes on a
+	// shared machine: Consul's failures, planned work, and monitoring-only
+	// faults at raft_multiplier 1, and Consul's default multiplier.
+	parts := []struct {
+		name, title string
+		cfg         gdConfig
+		faults      []fault
+	}{
+		{"A", "A. 3 servers, raft_multiplier 1: the leader fails, quorum is lost", operatorConfig(3, octetGameDay1, 1), []fault{
 			faultLeaderDown(killed, 60*time.Second, obs),
 			faultLeaderDown(frozen, 30*time.Second, obs),
+			faultQuorumDown(killed, 3*time.Minute, obs),
+		}},
+		{"B", "B. 3 servers, raft_multiplier 1: one server down, an upgrade, a monitoring deploy", operatorConfig(3, octetGameDay1b, 1), []fault{
 			faultFollowerKill(3*time.Minute, obs),
 			faultRollingRestart(20*time.Second, obs),
-			faultQuorumDown(killed, 3*time.Minute, obs),
-			faultQuorumDown(frozen, 2*time.Minute, obs),
 			faultExportersRestart(obs),
-			faultExporterStopped("leader", 3*time.Minute, obs),
-			faultExporterStopped("follower", 3*time.Minute, obs),
-		})
-	})
-	t.Run("multiplier5", func(t *testing.T) {
-		if *gameDayNoSlow {
-			t.Skip("-gameday.no-multiplier5")
-		}
-		t.Parallel()
-		play(t, "3 servers, raft_multiplier 5 (Consul's default)", operatorConfig(3, octetGameDay5, 5), []fault{
+		}},
+		{"C", "C. 3 servers, raft_multiplier 5 (Consul's default)", operatorConfig(3, octetGameDay5, 5), []fault{
 			faultLeaderDown(killed, 60*time.Second, obs),
 			faultQuorumDown(killed, 3*time.Minute, obs),
+		}},
+		{"D", "D. 3 servers, raft_multiplier 1: blind spots, then quorum lost by freezing", operatorConfig(3, octetGameDay1d, 1), []fault{
+			faultExporterStopped("leader", 3*time.Minute, obs),
+			faultExporterStopped("follower", 3*time.Minute, obs),
+			faultQuorumDown(frozen, 90*time.Second, obs),
+		}},
+	}
+	for _, p := range parts {
+		t.Run(p.name, func(t *testing.T) {
+			if p.cfg.RaftMultiplier != 1 && *gameDayNoSlow {
+				t.Skip("-gameday.no-multiplier5")
+			}
+			t.Parallel()
+			play(t, p.title, p.cfg, p.faults)
 		})
-	})
+	}
 	t.Cleanup(func() {
 		if *gameDayReport == "" || t.Failed() {
 			return
