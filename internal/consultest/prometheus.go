@@ -26,8 +26,12 @@ type Prometheus struct {
 // PrometheusBinary returns the pinned Prometheus server of tools/prometheus,
 // building it on first use. (Debian's package, which gives promtool, is
 // built without consul_sd_configs.) Failing to build it fails the test.
+// $PROMETHEUS_BIN overrides it, for runs that need no service discovery.
 func PrometheusBinary(t testing.TB) string {
 	t.Helper()
+	if b := os.Getenv("PROMETHEUS_BIN"); b != "" {
+		return b
+	}
 	return buildTool(t, "tools/prometheus", "github.com/prometheus/prometheus/cmd/prometheus")
 }
 
