@@ -55,7 +55,8 @@ func TestGameDay(t *testing.T) {
 			s.Results = append(s.Results, g.run(f))
 		}
 		if *gameDayReport != "" {
-			name := strings.NewReplacer(" ", "-", ",", "").Replace(strings.ToLower(title))
+			// "A. 3 servers, …" is written to gameday/a.jsonl.
+			name := strings.ToLower(strings.SplitN(title, ".", 2)[0])
 			path := filepath.Join(filepath.Dir(*gameDayReport), "gameday", name+".jsonl")
 			if err := writeTimeline(path, g.snapshot()); err != nil {
 				t.Error(err)
