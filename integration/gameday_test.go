@@ -109,7 +109,7 @@ func TestGameDay(t *testing.T) {
 		}
 		sort.Slice(runs, func(i, j int) bool { return runs[i].Title < runs[j].Title })
 		var b strings.Builder
-		writeReport(&b, runs, fmt.Sprintf("Measured %s by `make gameday` (integration/gameday_test.go). A page is a critical alert's notification reaching the harness's webhook through Alertmanager; times are from the fault. Raw timelines: [gameday/](gameday/).\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC")))
+		writeReport(&b, runs, fmt.Sprintf("Measured %s by `make gameday` (integration/gameday_test.go). A page is a critical alert's notification reaching the harness's webhook through Alertmanager; times are from the fault. Raw timelines: [gameday/](gameday/) (`a.jsonl` … `d.jsonl`, one per cluster: alert state changes polled every second, notifications, failovers, key series every 5s).\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC")))
 		if err := spliceReport(*gameDayReport, b.String()); err != nil {
 			t.Error(err)
 		}
