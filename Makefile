@@ -13,7 +13,7 @@ DOCKER_ARCHS   ?= amd64 arm64 armv7 ppc64le s390x
 # crossbuild builds every platform of .promu.yml.
 TEST_PLATFORMS ?= linux/amd64 linux/arm64 linux/armv7 linux/s390x
 
-.PHONY: all build test deps lint unit checkmetrics monitoring integration fuzz soak bench bench-micro image-test demo docker docker-base crossbuild tarballs release-test systemd-test
+.PHONY: all build test deps lint unit checkmetrics monitoring integration fuzz soak bench bench-micro image-test demo docker docker-base crossbuild tarballs release-test systemd-test gameday
 
 all: build
 
@@ -40,9 +40,9 @@ deps:
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
 	$(GO) vet ./...
-	$(GO) vet -tags 'integration soak record release' ./...
+	$(GO) vet -tags 'integration soak record release gameday' ./...
 	$(STATICCHECK) ./...
-	$(STATICCHECK) -tags 'integration soak record release' ./...
+	$(STATICCHECK) -tags 'integration soak record release gameday' ./...
 	cd monitoring/schemacheck && $(GO) vet ./...
 	@fmt=$$(bash scripts/build-tool.sh tools/jsonnet github.com/google/go-jsonnet/cmd/jsonnetfmt) && \
 		if ! out=$$($$fmt --test $$(git ls-files 'monitoring/*.libsonnet' 'monitoring/*.jsonnet') 2>&1); then echo "jsonnetfmt -i needed: $$out"; exit 1; fi
@@ -87,6 +87,17 @@ fuzz:
 soak:
 	$(GO) test -tags 'integration soak' -run TestSoak -count=1 -v -timeout 15m ./integration/ \
 		-args -soak.duration=$(SOAK_DURATION) $(if $(SOAK_REPORT),-soak.report=$(abspath $(SOAK_REPORT)))
+
+# The game day (issue 11): the shipped rules beside the rules operators copy
+# for consul_exporter, on real clusters (four at once) through a real
+# Alertmanager, fault after fault; about 15 minutes on an idle machine.
+# Writes docs/gameday.md (between its markers) and docs/gameday/*.jsonl.
+# GAMEDAY_FLAGS passes more, e.g. -gameday.only=quorum. Not part of make
+# test, which runs the short variant (TestGameDayShort) in make integration.
+GAMEDAY_FLAGS ?=
+gameday: deps
+	$(GO) test -tags 'integration gameday' -run 'TestGameDay$$' -count=1 -parallel 4 -v -timeout 90m ./integration/ \
+		-args -gameday.report=$(abspath docs/gameday.md) $(GAMEDAY_FLAGS)
 
 # The Dockerfile, built by buildah on locally assembled busybox bases (no
 # Docker engine or registry needed) for amd64, arm64 and armv7, then checked:

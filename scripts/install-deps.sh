@@ -3,17 +3,19 @@
 # packages if they are missing: promtool and prometheus (package prometheus),
 # buildah and busybox-static (the images), qemu-user-static (the non-amd64
 # binaries run under it), systemd-analyze (package systemd, for the example
-# unit). The image bases of other architectures are Debian's busybox-static
+# unit), prometheus-alertmanager (the game day's pager, integration/gameday*).
+# The image bases of other architectures are Debian's busybox-static
 # of that architecture, fetched by `apt-get download` (build-image-base.sh):
 # dpkg must know those architectures, so they are added here. Debian's
-# prometheus package would start Prometheus and node-exporter daemons on
-# :9090/:9100; a policy-rc.d that refuses service starts keeps them off.
+# prometheus packages would start Prometheus, node-exporter and Alertmanager
+# daemons on :9090/:9100/:9093; a policy-rc.d that refuses service starts keeps them off.
 set -euo pipefail
 # Debian's names for make docker's DOCKER_ARCHS (arm64 armv7 ppc64le s390x).
 foreign=(arm64 armhf ppc64el s390x)
 need=()
 command -v promtool >/dev/null || need+=(prometheus)
 command -v prometheus >/dev/null || need+=(prometheus)
+command -v prometheus-alertmanager >/dev/null || need+=(prometheus-alertmanager)
 command -v buildah >/dev/null || need+=(buildah)
 [[ -x /bin/busybox ]] || need+=(busybox-static)
 command -v qemu-aarch64-static >/dev/null || need+=(qemu-user-static)

@@ -43,6 +43,9 @@ type Options struct {
 	// killed server stays "failed" in serf instead of being reaped ("left")
 	// within a second.
 	KeepDeadServers bool
+	// RaftMultiplier is performance.raft_multiplier; 0 means 1, the
+	// fastest (Consul's own default is 5: timeouts five times longer).
+	RaftMultiplier int
 }
 
 // Agent is one running (or killed) Consul agent.
@@ -146,7 +149,11 @@ func (c *Cluster) writeConfig(a *Agent) {
 	fmt.Fprintf(&b, "node_name = %q\ndatacenter = \"dc1\"\ndata_dir = %q\n", a.Name, filepath.Join(c.dir, "data", a.Name))
 	fmt.Fprintf(&b, "bind_addr = %q\nadvertise_addr = %q\nclient_addr = %q\n", a.IP, a.IP, a.IP)
 	b.WriteString("log_level = \"info\"\ndisable_update_check = true\nretry_interval = \"1s\"\nleave_on_terminate = false\n")
-	b.WriteString("performance { raft_multiplier = 1 }\n")
+	mult := c.opts.RaftMultiplier
+	if mult == 0 {
+		mult = 1
+	}
+	fmt.Fprintf(&b, "performance { raft_multiplier = %d }\n", mult)
 	var joins []string
 	for _, o := range c.Agents {
 		if o.Server && o != a {
@@ -223,6 +230,21 @@ func (c *Cluster) Stop(a *Agent) {
 	case <-a.done:
 	case <-time.After(20 * time.Second):
 		c.Kill(a)
+	}
+}
+
+// Freeze stops an agent with SIGSTOP: the process lives on but answers
+// nothing, as a host stalled on I/O or a paused VM would. Thaw resumes it.
+func (c *Cluster) Freeze(a *Agent) {
+	if a.Alive() {
+		a.cmd.Process.Signal(syscall.SIGSTOP)
+	}
+}
+
+// Thaw resumes an agent frozen by Freeze with SIGCONT.
+func (c *Cluster) Thaw(a *Agent) {
+	if a.Alive() {
+		a.cmd.Process.Signal(syscall.SIGCONT)
 	}
 }
 

@@ -26,9 +26,24 @@ type Prometheus struct {
 // PrometheusBinary returns the pinned Prometheus server of tools/prometheus,
 // building it on first use. (Debian's package, which gives promtool, is
 // built without consul_sd_configs.) Failing to build it fails the test.
+// $PROMETHEUS_BIN overrides it, for runs that need no service discovery.
 func PrometheusBinary(t testing.TB) string {
 	t.Helper()
+	if b := os.Getenv("PROMETHEUS_BIN"); b != "" {
+		return b
+	}
 	return Tool(t, "tools/prometheus", "github.com/prometheus/prometheus/cmd/prometheus")
+}
+
+// ConsulExporterBinary returns prometheus/consul_exporter as pinned in
+// tools/consul_exporter, building it on first use.
+func ConsulExporterBinary(t testing.TB) string {
+	t.Helper()
+	p, err := BuildTool("tools/consul_exporter", "github.com/prometheus/consul_exporter/cmd/consul_exporter", "github.com/prometheus/common/version.Version")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // StartPrometheus writes config (and any extra files, by name) into a temp

@@ -1,0 +1,875 @@
+//go:build integration
+
+package integration
+
+// The game day harness: a real Consul cluster, this exporter and
+// prometheus/consul_exporter beside every server (separate jobs), the pinned
+// Prometheus evaluating one rule group per contender, Debian's Alertmanager,
+// and a webhook receiver here that timestamps every notification. Faults are
+// functions; each starts from a healthy cluster and has its expected outcome
+// written down before it runs. TestGameDayShort (gameday_short_test.go) runs
+// a few of them in make integration; TestGameDay (gameday_test.go, build tag
+// gameday) is the full run behind make gameday.
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/consul-status-exporter/consul_status_exporter/internal/consultest"
+)
+
+// Jobs: ours must match the shipped rules' selector (job="consul"),
+// consul_exporter's must not, so that neither reads the other's consul_up.
+const (
+	jobOurs   = "consul"
+	jobTheirs = "upstream_exporter"
+)
+
+// Contenders, as reported.
+const (
+	contOurs    = "ours"
+	contAwesome = "awesome-prometheus-alerts"
+	contGrafana = "grafana consul-mixin"
+)
+
+var contenders = []string{contOurs, contAwesome, contGrafana}
+
+// theirRules are the rules operators copy today, written from their
+// documented expressions (issue 11), each contender in a group of its own
+// and restricted to consul_exporter's job.
+const theirRules = `groups:
+  - name: awesome-prometheus-alerts
+    rules:
+      - alert: ConsulHasNoRaftLeader
+        expr: consul_raft_leader{job="upstream_exporter"} != 1
+        for: 1m
+        labels: {severity: critical, contender: awesome-prometheus-alerts}
+      - alert: ConsulMissingMasterNode
+        expr: consul_raft_peers{job="upstream_exporter"} < 3
+        for: 1m
+        labels: {severity: critical, contender: awesome-prometheus-alerts}
+      - alert: ConsulExporterQueryFailure
+        expr: consul_up{job="upstream_exporter"} != 1
+        for: 1m
+        labels: {severity: critical, contender: awesome-prometheus-alerts}
+  - name: grafana-consul-mixin
+    rules:
+      - alert: ConsulUp
+        expr: consul_up{job="upstream_exporter"} != 1
+        for: 1m
+        labels: {severity: critical, contender: grafana consul-mixin}
+      - alert: ConsulMaster
+        expr: consul_raft_leader{job="upstream_exporter"} != 1
+        for: 1m
+        labels: {severity: critical, contender: grafana consul-mixin}
+      - alert: ConsulPeers
+        expr: consul_raft_peers{job="upstream_exporter"} != 3
+        for: 10m
+        labels: {severity: critical, contender: grafana consul-mixin}
+`
+
+// contenderOf names the contender of an alert: theirs carry a label, ours
+// are the shipped rules untouched.
+func contenderOf(labels map[string]string) string {
+	if c := labels["contender"]; c != "" {
+		return c
+	}
+	return contOurs
+}
+
+// gdConfig sizes one harness.
+type gdConfig struct {
+	Servers, Octet, RaftMultiplier int
+	Scrape                         time.Duration // scrape and evaluation interval
+	// ForScale maps for: durations ("1m") to the ones used; nil keeps them.
+	ForScale map[string]string
+	// Alertmanager's route timings, as an operator would set them.
+	GroupWait, GroupInterval, RepeatInterval time.Duration
+}
+
+// daemon is an exporter process the harness may stop and start again on
+// the same address, as a deploy or a crash and restart would.
+type daemon struct {
+	name, addr string
+	bin        string
+	args       []string
+	mu         sync.Mutex
+	cmd        *exec.Cmd
+	done       chan struct{}
+}
+
+func (d *daemon) start(t testing.TB) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	cmd := exec.Command(d.bin, d.args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting %s: %v", d.name, err)
+	}
+	d.cmd, d.done = cmd, make(chan struct{})
+	go func(done chan struct{}) { cmd.Wait(); close(done) }(d.done)
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if c, err := net.DialTimeout("tcp", d.addr, time.Second); err == nil {
+			c.Close()
+			return
+		}
+	}
+	t.Fatalf("%s does not listen on %s", d.name, d.addr)
+}
+
+func (d *daemon) stop() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.cmd == nil {
+		return
+	}
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-d.done:
+	case <-time.After(10 * time.Second):
+		d.cmd.Process.Kill()
+		<-d.done
+	}
+	d.cmd = nil
+}
+
+// event is one line of the raw timeline.
+type event struct {
+	T         time.Time         `json:"t"`
+	Kind      string            `json:"kind"` // fault, alert, notify, series
+	Fault     string            `json:"fault,omitempty"`
+	Note      string            `json:"note,omitempty"`
+	State     string            `json:"state,omitempty"` // pending, firing, inactive; notify: firing, resolved
+	Contender string            `json:"contender,omitempty"`
+	Labels    map[string]string `json:"labels,omitempty"`
+	Value     float64           `json:"value,omitempty"`
+}
+
+type gameDay struct {
+	t       testing.TB
+	cfg     gdConfig
+	c       *consultest.Cluster
+	ours    []*daemon
+	theirs  []*daemon
+	prom    *consultest.Prometheus
+	amBin   string
+	amDir   string
+	am      *daemon
+	hookURL string
+
+	mu      sync.Mutex
+	events  []event
+	fault   string    // the fault under way, for the timeline
+	started time.Time // when it was injected
+	stopCh  chan struct{}
+}
+
+func (g *gameDay) record(e event) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if e.T.IsZero() {
+		e.T = time.Now()
+	}
+	if e.Fault == "" {
+		e.Fault = g.fault
+	}
+	g.events = append(g.events, e)
+}
+
+// faultStart is when the fault under way was injected.
+func (g *gameDay) faultStart() time.Time {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.started
+}
+
+func (g *gameDay) snapshot() []event {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return append([]event(nil), g.events...)
+}
+
+func dur(d time.Duration) string { return fmt.Sprintf("%ds", int(d.Seconds())) }
+
+// startGameDay brings everything up and waits until it is healthy.
+func startGameDay(t *testing.T, cfg gdConfig) *gameDay {
+	amBin, err := exec.LookPath("prometheus-alertmanager")
+	if err != nil {
+		t.Fatal("prometheus-alertmanager not found on PATH: make deps installs Debian's package (scripts/install-deps.sh)")
+	}
+	g := &gameDay{t: t, cfg: cfg, amBin: amBin, amDir: t.TempDir(), stopCh: make(chan struct{})}
+	g.c = consultest.Start(t, consultest.Options{Servers: cfg.Servers, Octet: cfg.Octet, Binary: pinned(t), RaftMultiplier: cfg.RaftMultiplier})
+	ourBin, ceBin := consultest.ExporterBinary(t), consultest.ConsulExporterBinary(t)
+	var ourTargets, theirTargets []string
+	for _, a := range g.c.Agents {
+		oa := fmt.Sprintf("127.0.0.1:%d", consultest.FreePort(t, "127.0.0.1"))
+		ca := fmt.Sprintf("127.0.0.1:%d", consultest.FreePort(t, "127.0.0.1"))
+		// Defaults but the address: what an operator runs beside each server.
+		g.ours = append(g.ours, &daemon{name: "exporter " + a.Name, addr: oa, bin: ourBin,
+			args: []string{"--web.listen-address=" + oa, "--consul.server=" + g.c.URL(a), "--log.level=warn"}})
+		g.theirs = append(g.theirs, &daemon{name: "consul_exporter " + a.Name, addr: ca, bin: ceBin,
+			args: []string{"--web.listen-address=" + ca, "--consul.server=" + g.c.URL(a), "--log.level=warn"}})
+		ourTargets = append(ourTargets, fmt.Sprintf("{targets: ['%s'], labels: {instance: %s}}", oa, a.Name))
+		theirTargets = append(theirTargets, fmt.Sprintf("{targets: ['%s'], labels: {instance: %s}}", ca, a.Name))
+	}
+	for _, d := range append(append([]*daemon{}, g.ours...), g.theirs...) {
+		d.start(t)
+		t.Cleanup(d.stop)
+	}
+
+	// The webhook receiver: every Alertmanager notification, timestamped.
+	hook := &http.Server{Handler: http.HandlerFunc(g.webhook)}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go hook.Serve(l)
+	t.Cleanup(func() { hook.Close() })
+	g.hookURL = "http://" + l.Addr().String() + "/hook"
+	amAddr := fmt.Sprintf("127.0.0.1:%d", consultest.FreePort(t, "127.0.0.1"))
+	g.am = &daemon{name: "alertmanager", addr: amAddr, bin: amBin}
+	g.startAlertmanager()
+	t.Cleanup(g.am.stop)
+
+	// The mixin's rendered files, as shipped.
+	ourRules := readRepoFile(t, "monitoring/rules.yaml")
+	ours := readRepoFile(t, "monitoring/alerts.yaml")
+	theirs := theirRules
+	if cfg.ForScale != nil {
+		re := regexp.MustCompile(`for: "?(\d+m)"?`)
+		scale := func(s string) string {
+			return re.ReplaceAllStringFunc(s, func(m string) string {
+				d := re.FindStringSubmatch(m)[1]
+				short, ok := cfg.ForScale[d]
+				if !ok {
+					t.Fatalf("no test duration for %q", m)
+				}
+				return "for: " + short
+			})
+		}
+		ours, theirs = scale(ours), scale(theirs)
+	}
+	timeout := cfg.Scrape * 4 / 5
+	g.prom = consultest.StartPrometheus(t, fmt.Sprintf(`global:
+  scrape_interval: %s
+  scrape_timeout: %s
+  evaluation_interval: %s
+rule_files: [ours-rules.yml, ours.yml, theirs.yml]
+alerting:
+  alertmanagers:
+    - static_configs: [{targets: ['%s']}]
+scrape_configs:
+  - job_name: %s
+    static_configs: [%s]
+  - job_name: %s
+    static_configs: [%s]
+`, cfg.Scrape, timeout, cfg.Scrape, amAddr, jobOurs, strings.Join(ourTargets, ", "), jobTheirs, strings.Join(theirTargets, ", ")),
+		map[string]string{"ours-rules.yml": ourRules, "ours.yml": ours, "theirs.yml": theirs})
+	go g.watch()
+	t.Cleanup(func() { close(g.stopCh) })
+	return g
+}
+
+// alertmanagerConfig routes every alert to the harness, grouped as an
+// operator would group them: per alert name and cluster.
+func (g *gameDay) alertmanagerConfig() string {
+	return fmt.Sprintf(`route:
+  receiver: hook
+  group_by: [alertname, job]
+  group_wait: %s
+  group_interval: %s
+  repeat_interval: %s
+receivers:
+  - name: hook
+    webhook_configs:
+      - url: '%s'
+        send_resolved: true
+`, dur(g.cfg.GroupWait), dur(g.cfg.GroupInterval), dur(g.cfg.RepeatInterval), g.hookURL)
+}
+
+// startAlertmanager starts a fresh Alertmanager (empty state), so that one
+// fault's notification groups never delay the next fault's.
+func (g *gameDay) startAlertmanager() {
+	dir, err := os.MkdirTemp(g.amDir, "am-")
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "alertmanager.yml")
+	if err := os.WriteFile(cfg, []byte(g.alertmanagerConfig()), 0o644); err != nil {
+		g.t.Fatal(err)
+	}
+	g.am.args = []string{"--config.file=" + cfg, "--storage.path=" + dir, "--web.listen-address=" + g.am.addr,
+		"--cluster.listen-address=", "--log.level=warn"}
+	g.am.start(g.t)
+}
+
+type amAlert struct {
+	Status string            `json:"status"`
+	Labels map[string]string `json:"labels"`
+}
+
+func (g *gameDay) webhook(w http.ResponseWriter, r *http.Request) {
+	now := time.Now()
+	body, _ := io.ReadAll(r.Body)
+	var msg struct {
+		Alerts []amAlert `json:"alerts"`
+	}
+	if err := json.Unmarshal(body, &msg); err != nil {
+		g.t.Errorf("webhook: %v: %s", err, body)
+		return
+	}
+	for _, a := range msg.Alerts {
+		g.record(event{T: now, Kind: "notify", State: a.Status, Contender: contenderOf(a.Labels), Labels: a.Labels})
+	}
+}
+
+// keySeries are sampled into the timeline every scrape interval.
+var keySeries = map[string]string{
+	"ours: servers claiming leadership":          `sum(consul_is_leader{job="consul"})`,
+	"ours: exporters scraped":                    `sum(up{job="consul"})`,
+	"ours: agents answering":                     `sum(consul_up{job="consul"})`,
+	"theirs: exporters scraped":                  `sum(up{job="upstream_exporter"})`,
+	"theirs: agents answering":                   `sum(consul_up{job="upstream_exporter"})`,
+	"theirs: servers reporting a leader":         `sum(consul_raft_leader{job="upstream_exporter"})`,
+	"theirs: min raft peers":                     `min(consul_raft_peers{job="upstream_exporter"})`,
+	"ours: servers known down (recorded)":        `max(job:consul_servers_down:max{job="consul"})`,
+	"ours: followers naming a heard-from leader": `count(consul_raft_leader{job="consul"} == 1 and on (instance) consul_raft_last_contact_seconds{job="consul"} < 10 and on (instance) consul_raft_state{job="consul",state="Follower"} == 1)`,
+}
+
+// watch polls Prometheus's alerts every second and records each change of
+// state, and samples the key series.
+func (g *gameDay) watch() {
+	prev := map[string]string{}
+	labels := map[string]map[string]string{}
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	lastSeries := time.Time{}
+	for {
+		select {
+		case <-g.stopCh:
+			return
+		case <-tick.C:
+		}
+		alerts, err := g.prom.Alerts()
+		if err != nil {
+			continue
+		}
+		now := time.Now()
+		cur := map[string]string{}
+		for _, a := range alerts {
+			k := labelKey(a.Labels)
+			cur[k] = a.State
+			labels[k] = a.Labels
+		}
+		for k, s := range cur {
+			if prev[k] != s {
+				g.record(event{T: now, Kind: "alert", State: s, Contender: contenderOf(labels[k]), Labels: labels[k]})
+			}
+		}
+		for k := range prev {
+			if _, ok := cur[k]; !ok {
+				g.record(event{T: now, Kind: "alert", State: "inactive", Contender: contenderOf(labels[k]), Labels: labels[k]})
+			}
+		}
+		prev = cur
+		if now.Sub(lastSeries) >= g.cfg.Scrape {
+			lastSeries = now
+			// The machine's load, since Raft's timeouts are CPU-sensitive.
+			if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+				var l float64
+				fmt.Sscan(string(b), &l)
+				g.record(event{T: now, Kind: "series", Note: "load average 1m", Value: l})
+			}
+			for name, q := range keySeries {
+				res, err := g.prom.Query(q)
+				if err != nil || len(res) == 0 {
+					continue
+				}
+				var v float64
+				fmt.Sscan(fmt.Sprint(res[0].Value[1]), &v)
+				g.record(event{T: now, Kind: "series", Note: name, Value: v})
+			}
+		}
+	}
+}
+
+func labelKey(l map[string]string) string {
+	keys := make([]string, 0, len(l))
+	for k := range l {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%s=%q,", k, l[k])
+	}
+	return b.String()
+}
+
+// waitHealthy waits until the cluster agrees on a leader, every exporter
+// of both jobs is scraped with its agent answering, and no critical alert
+// of any contender is pending or firing.
+func (g *gameDay) waitHealthy(timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	if _, err := g.c.WaitLeader(timeout); err != nil {
+		return err
+	}
+	n := float64(len(g.c.Agents))
+	var last error
+	for time.Now().Before(deadline) {
+		last = g.healthy(n)
+		if last == nil {
+			return nil
+		}
+		time.Sleep(time.Second)
+	}
+	return last
+}
+
+func (g *gameDay) healthy(n float64) error {
+	for _, q := range []string{`sum(up{job="consul"})`, `sum(consul_up{job="consul"})`, `sum(up{job="upstream_exporter"})`, `sum(consul_up{job="upstream_exporter"})`} {
+		if err := expectValue(g.prom, q, n); err != nil {
+			return err
+		}
+	}
+	alerts, err := g.prom.Alerts()
+	if err != nil {
+		return err
+	}
+	for _, a := range alerts {
+		if a.Labels["severity"] == "critical" {
+			return fmt.Errorf("%s %s still %s", contenderOf(a.Labels), a.Labels["alertname"], a.State)
+		}
+	}
+	return nil
+}
+
+// fault is one scripted failure. Expect is written before it runs.
+type fault struct {
+	Name   string
+	Expect string
+	// NeedsPage: the on-call must act (a critical page is right); without
+	// it any critical notification is a false page.
+	NeedsPage bool
+	// Run injects the fault and undoes it; it returns once undone.
+	Run func(g *gameDay)
+	// Observe is how long to keep watching after Run returns.
+	Observe time.Duration
+}
+
+// faultResult is what one fault produced, per contender.
+type faultResult struct {
+	Fault      fault
+	Start, End time.Time // fault injected; observation over
+	Undone     time.Time
+	Events     []event
+	Note       string // anything that kept the run from being clean
+}
+
+// run plays one fault from a healthy cluster with a fresh Alertmanager.
+func (g *gameDay) run(f fault) faultResult {
+	g.t.Logf("game day: %s (expect: %s)", f.Name, f.Expect)
+	r := faultResult{Fault: f}
+	if err := g.waitHealthy(5 * time.Minute); err != nil {
+		r.Note = "not healthy before the fault: " + err.Error()
+		g.t.Logf("game day: %s: %s", f.Name, r.Note)
+	}
+	g.am.stop()
+	g.startAlertmanager()
+	// Two evaluations, so Prometheus has found the new Alertmanager.
+	time.Sleep(2 * g.cfg.Scrape)
+	r.Start = time.Now()
+	g.mu.Lock()
+	g.fault, g.started = f.Name, r.Start
+	g.mu.Unlock()
+	g.record(event{T: r.Start, Kind: "fault", State: "start", Note: f.Expect})
+	f.Run(g)
+	r.Undone = time.Now()
+	g.record(event{T: r.Undone, Kind: "fault", State: "undone"})
+	time.Sleep(f.Observe)
+	r.End = time.Now()
+	g.record(event{T: r.End, Kind: "fault", State: "end"})
+	g.mu.Lock()
+	g.fault = ""
+	g.mu.Unlock()
+	for _, e := range g.snapshot() {
+		if e.Fault == f.Name && !e.T.Before(r.Start) && !e.T.After(r.End) {
+			r.Events = append(r.Events, e)
+		}
+	}
+	return r
+}
+
+// leader is the agent that leads now.
+func (g *gameDay) leader() *consultest.Agent {
+	a, err := g.c.WaitLeader(2 * time.Minute)
+	if err != nil {
+		g.t.Fatalf("no leader: %v", err)
+	}
+	return a
+}
+
+func (g *gameDay) followers(leader *consultest.Agent) []*consultest.Agent {
+	var out []*consultest.Agent
+	for _, a := range g.c.Agents {
+		if a != leader && a.Server {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func (g *gameDay) index(a *consultest.Agent) int {
+	for i, b := range g.c.Agents {
+		if a == b {
+			return i
+		}
+	}
+	g.t.Fatalf("no agent %s", a.Name)
+	return -1
+}
+
+// Faults, each parameterised by its durations so that the short variant
+// and the full run script the same thing.
+
+// measureFailover records how long after now another server than old
+// says it is the leader (Stats consul.leader), polled every 100ms.
+func (g *gameDay) measureFailover(old *consultest.Agent, limit time.Duration) {
+	start := time.Now()
+	for time.Since(start) < limit {
+		for _, a := range g.c.Agents {
+			if a == old || !a.Server || !a.Alive() {
+				continue
+			}
+			if st, err := g.c.Stats(a); err == nil && st["consul"]["leader"] == "true" {
+				g.record(event{Kind: "failover", Note: "new leader " + a.Name, Value: time.Since(start).Seconds()})
+				return
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	g.record(event{Kind: "failover", Note: "no new leader within " + dur(limit), Value: -1})
+}
+
+// downMode is how servers are taken down and brought back.
+type downMode struct {
+	verb       string
+	down, back func(*consultest.Cluster, *consultest.Agent)
+}
+
+var (
+	killed = downMode{"killed (kill -9)", (*consultest.Cluster).Kill, (*consultest.Cluster).Revive}
+	frozen = downMode{"frozen (SIGSTOP)", (*consultest.Cluster).Freeze, (*consultest.Cluster).Thaw}
+)
+
+// faultLeaderDown takes the leader down for down, measuring the failover.
+func faultLeaderDown(m downMode, down, observe time.Duration) fault {
+	return fault{Name: "leader " + m.verb + " for " + dur(down), NeedsPage: false, Observe: observe,
+		Expect: "an ordinary failover: the followers elect a new leader within seconds, the old one rejoins as a follower; no critical page",
+		Run: func(g *gameDay) {
+			l := g.leader()
+			m.down(g.c, l)
+			g.measureFailover(l, down)
+			time.Sleep(down - time.Since(g.faultStart()))
+			m.back(g.c, l)
+		}}
+}
+
+// faultQuorumDown takes the leader and enough followers down to lose quorum.
+func faultQuorumDown(m downMode, down, observe time.Duration) fault {
+	return fault{Name: "quorum loss: majority " + m.verb + " for " + dur(down), NeedsPage: true, Observe: observe,
+		Expect: "no leader while the majority is down: must page (ConsulNoLeader or its equivalent), and resolve once they are back",
+		Run: func(g *gameDay) {
+			l := g.leader()
+			victims := append([]*consultest.Agent{l}, g.followers(l)[:len(g.c.Agents)/2]...)
+			for _, a := range victims {
+				m.down(g.c, a)
+			}
+			time.Sleep(down)
+			for _, a := range victims {
+				m.back(g.c, a)
+			}
+		}}
+}
+
+func faultFollowerKill(down, observe time.Duration) fault {
+	return fault{Name: "one follower killed for " + dur(down), NeedsPage: false, Observe: observe,
+		Expect: "the cluster keeps its leader; warnings (agent down, quorum at risk), no critical page",
+		Run: func(g *gameDay) {
+			f := g.followers(g.leader())[0]
+			g.c.Kill(f)
+			time.Sleep(down)
+			g.c.Revive(f)
+		}}
+}
+
+func faultRollingRestart(gap, observe time.Duration) fault {
+	return fault{Name: "rolling restart, one server every " + dur(gap), NeedsPage: false, Observe: observe,
+		Expect: "an upgrade: each server stops (SIGTERM) and starts again, the leader last; nothing pages",
+		Run: func(g *gameDay) {
+			l := g.leader()
+			order := append(g.followers(l), l)
+			for i, a := range order {
+				g.c.Stop(a)
+				g.c.Revive(a)
+				if i < len(order)-1 {
+					time.Sleep(gap)
+				}
+			}
+		}}
+}
+
+func faultExportersRestart(observe time.Duration) fault {
+	return fault{Name: "every exporter restarted (both kinds), Consul healthy", NeedsPage: false, Observe: observe,
+		Expect: "a deploy of the monitoring: at most a missed scrape; no Consul alert, no page",
+		Run: func(g *gameDay) {
+			for _, d := range append(append([]*daemon{}, g.ours...), g.theirs...) {
+				d.stop()
+				d.start(g.t)
+			}
+		}}
+}
+
+// faultExporterStopped stops both exporters beside one server (the leader
+// or a follower), as a lost exporter host would look to Prometheus.
+func faultExporterStopped(beside string, down, observe time.Duration) fault {
+	return fault{Name: "exporters beside the " + beside + " stopped for " + dur(down), NeedsPage: false, Observe: observe,
+		Expect: "Consul is healthy, only monitoring is blind on one server: exporter-down warnings, no critical page",
+		Run: func(g *gameDay) {
+			l := g.leader()
+			a := l
+			if beside != "leader" {
+				a = g.followers(l)[0]
+			}
+			i := g.index(a)
+			g.ours[i].stop()
+			g.theirs[i].stop()
+			time.Sleep(down)
+			g.ours[i].start(g.t)
+			g.theirs[i].start(g.t)
+		}}
+}
+
+// verdict is what one contender did in one fault.
+type verdict struct {
+	Contender string
+	Pages     []alertTiming // critical alerts notified
+	Warnings  []alertTiming // every other alert that fired or was notified
+	Missed    bool          // needed a page, got none
+	False     bool          // got a critical page it did not need
+	TimeToPg  time.Duration // first critical notification, from the fault
+}
+
+type alertTiming struct {
+	Alert, Labels, Severity string
+	Fired, Resolved, Paged  time.Duration // from the fault; -1: never
+}
+
+// judge turns one fault's timeline into a verdict per contender.
+func judge(r faultResult) []verdict {
+	var out []verdict
+	for _, c := range contenders {
+		v := verdict{Contender: c, TimeToPg: -1}
+		byAlert := map[string]*alertTiming{}
+		var order []string
+		get := func(e event) *alertTiming {
+			k := e.Labels["alertname"] + " " + instanceOf(e.Labels)
+			if byAlert[k] == nil {
+				byAlert[k] = &alertTiming{Alert: e.Labels["alertname"], Labels: instanceOf(e.Labels), Fired: -1, Resolved: -1, Paged: -1}
+				order = append(order, k)
+			}
+			return byAlert[k]
+		}
+		for _, e := range r.Events {
+			if e.Contender != c || (e.Kind != "alert" && e.Kind != "notify") {
+				continue
+			}
+			at := e.T.Sub(r.Start)
+			a := get(e)
+			a.Severity = e.Labels["severity"]
+			switch {
+			case e.Kind == "alert" && e.State == "firing" && a.Fired < 0:
+				a.Fired = at
+			case e.Kind == "alert" && e.State == "inactive" && a.Fired >= 0:
+				a.Resolved = at
+			case e.Kind == "notify" && e.State == "firing" && a.Paged < 0:
+				a.Paged = at
+			}
+		}
+		for _, k := range order {
+			a := byAlert[k]
+			if a.Fired < 0 && a.Paged < 0 {
+				continue // pending only
+			}
+			if a.Severity == "critical" && a.Paged >= 0 {
+				v.Pages = append(v.Pages, *a)
+				if v.TimeToPg < 0 || a.Paged < v.TimeToPg {
+					v.TimeToPg = a.Paged
+				}
+			} else {
+				v.Warnings = append(v.Warnings, *a)
+			}
+		}
+		v.Missed = r.Fault.NeedsPage && len(v.Pages) == 0
+		v.False = !r.Fault.NeedsPage && len(v.Pages) > 0
+		out = append(out, v)
+	}
+	return out
+}
+
+func instanceOf(l map[string]string) string {
+	if i := l["instance"]; i != "" {
+		return i
+	}
+	return "cluster"
+}
+
+// writeTimeline writes every event as JSON lines.
+func writeTimeline(path string, events []event) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(f)
+	for _, e := range events {
+		if err := enc.Encode(e); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	return f.Close()
+}
+
+// runSummary is one cluster's faults, for the report.
+type runSummary struct {
+	Title   string
+	Results []faultResult
+	// LateAfter: a needed page later than this after the fault is late.
+	LateAfter time.Duration
+}
+
+func secs(d time.Duration) string {
+	if d < 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.0fs", d.Seconds())
+}
+
+// writeReport writes the summary table (missed and false pages per
+// contender, median time to page) and a table per fault.
+func writeReport(w io.Writer, runs []runSummary, intro string) {
+	fmt.Fprint(w, intro)
+	fmt.Fprintf(w, "## Summary\n\n| contender | faults needing a page | true pages | missed | late | false pages | median time to page |\n|---|---|---|---|---|---|---|\n")
+	for _, c := range contenders {
+		var need, hit, missed, late, falsePg int
+		var ttp []time.Duration
+		for _, run := range runs {
+			for _, r := range run.Results {
+				for _, v := range judge(r) {
+					if v.Contender != c {
+						continue
+					}
+					if r.Fault.NeedsPage {
+						need++
+						if v.Missed {
+							missed++
+						} else {
+							hit++
+							ttp = append(ttp, v.TimeToPg)
+							if run.LateAfter > 0 && v.TimeToPg > run.LateAfter {
+								late++
+							}
+						}
+					}
+					if v.False {
+						falsePg++
+					}
+				}
+			}
+		}
+		med := time.Duration(-1)
+		if len(ttp) > 0 {
+			sort.Slice(ttp, func(i, j int) bool { return ttp[i] < ttp[j] })
+			med = ttp[len(ttp)/2]
+			if len(ttp)%2 == 0 {
+				med = (ttp[len(ttp)/2-1] + ttp[len(ttp)/2]) / 2
+			}
+		}
+		fmt.Fprintf(w, "| %s | %d | %d | %d | %d | %d | %s |\n", c, need, hit, missed, late, falsePg, secs(med))
+	}
+	for _, run := range runs {
+		fmt.Fprintf(w, "\n## %s\n", run.Title)
+		var load []float64
+		for _, r := range run.Results {
+			for _, e := range r.Events {
+				if e.Kind == "series" && e.Note == "load average 1m" {
+					load = append(load, e.Value)
+				}
+			}
+		}
+		if len(load) > 0 {
+			sort.Float64s(load)
+			fmt.Fprintf(w, "\nMachine load average (1m, /proc/loadavg, 2 cores shared with other work) during the faults: min %.1f, median %.1f, max %.1f.\n",
+				load[0], load[len(load)/2], load[len(load)-1])
+		}
+		for _, r := range run.Results {
+			fmt.Fprintf(w, "\n### %s\n\nExpected: %s. Needs a page: %v. Fault at %s, undone after %s, watched until %s.",
+				r.Fault.Name, r.Fault.Expect, r.Fault.NeedsPage, r.Start.UTC().Format("15:04:05"), secs(r.Undone.Sub(r.Start)), secs(r.End.Sub(r.Start)))
+			for _, e := range r.Events {
+				if e.Kind == "failover" {
+					if e.Value < 0 {
+						fmt.Fprintf(w, " Failover: %s.", e.Note)
+					} else {
+						fmt.Fprintf(w, " Failover: %s %.1fs after the fault (measured by polling every server's /v1/agent/self every 100ms).", e.Note, e.Value)
+					}
+				}
+			}
+			if r.Note != "" {
+				fmt.Fprintf(w, " Note: %s.", r.Note)
+			}
+			fmt.Fprintf(w, "\n\n| contender | alert | on | severity | firing at | resolved at | notified at | verdict |\n|---|---|---|---|---|---|---|---|\n")
+			for _, v := range judge(r) {
+				rows := 0
+				for _, p := range v.Pages {
+					verdict := "true page"
+					if !r.Fault.NeedsPage {
+						verdict = "**false page**"
+					} else if run.LateAfter > 0 && p.Paged > run.LateAfter {
+						verdict = "late page"
+					}
+					fmt.Fprintf(w, "| %s | %s | %s | critical | %s | %s | %s | %s |\n", v.Contender, p.Alert, p.Labels, secs(p.Fired), secs(p.Resolved), secs(p.Paged), verdict)
+					rows++
+				}
+				for _, p := range v.Warnings {
+					verdict := "warning, no page"
+					if p.Paged < 0 {
+						verdict = "fired, not notified in the window"
+					}
+					fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", v.Contender, p.Alert, p.Labels, p.Severity, secs(p.Fired), secs(p.Resolved), secs(p.Paged), verdict)
+					rows++
+				}
+				if v.Missed {
+					fmt.Fprintf(w, "| %s | — | | | | | | **missed page** |\n", v.Contender)
+				} else if rows == 0 {
+					fmt.Fprintf(w, "| %s | — | | | | | | silent (right) |\n", v.Contender)
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,136 @@
+//go:build integration && gameday
+
+package integration
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+var (
+	gameDayReport   = flag.String("gameday.report", "", "write the report into this Markdown file (between its gameday markers) and the raw timelines beside it, in <dir>/gameday/")
+	gameDayOnly     = flag.String("gameday.only", "", "run only the faults whose name contains this text")
+	gameDayNoSlow   = flag.Bool("gameday.no-multiplier5", false, "skip the raft_multiplier 5 cluster")
+	gameDayObserve  = flag.Duration("gameday.observe", 90*time.Second, "how long each fault is watched after it is undone")
+	gameDayLateness = flag.Duration("gameday.late-after", 150*time.Second, "a needed page later than this after the fault is late")
+)
+
+// Operator settings, as documented in docs/gameday.md: Prometheus scrapes and
+// evaluates every 5s; Alertmanager waits 30s to group a new alert, 5m
+// between notifications of a group, and repeats after 4h (its documented
+// example values).
+func operatorConfig(servers, octet, mult int) gdConfig {
+	return gdConfig{Servers: servers, Octet: octet, RaftMultiplier: mult, Scrape: 5 * time.Second,
+		GroupWait: 30 * time.Second, GroupInterval: 5 * time.Minute, RepeatInterval: 4 * time.Hour}
+}
+
+func selectFaults(fs []fault) []fault {
+	var out []fault
+	for _, f := range fs {
+		if *gameDayOnly == "" || strings.Contains(f.Name, *gameDayOnly) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// TestGameDay is make gameday: the shipped rules and the rules operators
+// copy today, side by side, through a real Alertmanager, on every fault of
+// issue 11 that fits; the two raft_multiplier clusters run at once.
+func TestGameDay(t *testing.T) {
+	obs := *gameDayObserve
+	var mu sync.Mutex
+	var runs []runSummary
+	play := func(t *testing.T, title string, cfg gdConfig, faults []fault) {
+		g := startGameDay(t, cfg)
+		s := runSummary{Title: title, LateAfter: *gameDayLateness}
+		for _, f := range selectFaults(faults) {
+			s.Results = append(s.Results, g.run(f))
+		}
+		if *gameDayReport != "" {
+			// "A. 3 servers, …" is written to gameday/a.jsonl.
+			name := strings.ToLower(strings.SplitN(title, ".", 2)[0])
+			path := filepath.Join(filepath.Dir(*gameDayReport), "gameday", name+".jsonl")
+			if err := writeTimeline(path, g.snapshot()); err != nil {
+				t.Error(err)
+			}
+		}
+		mu.Lock()
+		runs = append(runs, s)
+		mu.Unlock()
+	}
+	// Four clusters at once, so that the run fits in about 15 minutes on a
+	// shared machine: Consul's failures, planned work, and monitoring-only
+	// faults at raft_multiplier 1, and Consul's default multiplier.
+	parts := []struct {
+		name, title string
+		cfg         gdConfig
+		faults      []fault
+	}{
+		{"A", "A. 3 servers, raft_multiplier 1: the leader fails, quorum is lost", operatorConfig(3, octetGameDay1, 1), []fault{
+			faultLeaderDown(killed, 60*time.Second, obs),
+			faultLeaderDown(frozen, 30*time.Second, obs),
+			faultQuorumDown(killed, 3*time.Minute, obs),
+		}},
+		{"B", "B. 3 servers, raft_multiplier 1: one server down, an upgrade, a monitoring deploy", operatorConfig(3, octetGameDay1b, 1), []fault{
+			faultFollowerKill(3*time.Minute, obs),
+			faultRollingRestart(20*time.Second, obs),
+			faultExportersRestart(obs),
+		}},
+		{"C", "C. 3 servers, raft_multiplier 5 (Consul's default)", operatorConfig(3, octetGameDay5, 5), []fault{
+			faultLeaderDown(killed, 60*time.Second, obs),
+			faultQuorumDown(killed, 3*time.Minute, obs),
+		}},
+		{"D", "D. 3 servers, raft_multiplier 1: blind spots, then quorum lost by freezing", operatorConfig(3, octetGameDay1d, 1), []fault{
+			faultExporterStopped("leader", 3*time.Minute, obs),
+			faultExporterStopped("follower", 3*time.Minute, obs),
+			faultQuorumDown(frozen, 90*time.Second, obs),
+		}},
+	}
+	for _, p := range parts {
+		t.Run(p.name, func(t *testing.T) {
+			if p.cfg.RaftMultiplier != 1 && *gameDayNoSlow {
+				t.Skip("-gameday.no-multiplier5")
+			}
+			t.Parallel()
+			play(t, p.title, p.cfg, p.faults)
+		})
+	}
+	t.Cleanup(func() {
+		if *gameDayReport == "" || t.Failed() {
+			return
+		}
+		sort.Slice(runs, func(i, j int) bool { return runs[i].Title < runs[j].Title })
+		var b strings.Builder
+		writeReport(&b, runs, fmt.Sprintf("Measured %s by `make gameday` (integration/gameday_test.go). A page is a critical alert's notification reaching the harness's webhook through Alertmanager; times are from the fault. Raw timelines: [gameday/](gameday/) (`a.jsonl` … `d.jsonl`, one per cluster: alert state changes polled every second, notifications, failovers, key series every 5s).\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC")))
+		if err := spliceReport(*gameDayReport, b.String()); err != nil {
+			t.Error(err)
+		}
+	})
+}
+
+// spliceReport puts the generated text between the markers of path, leaving
+// the prose around them alone (creating the file if need be).
+func spliceReport(path, generated string) error {
+	const begin, end = "<!-- gameday:begin (generated by make gameday) -->\n", "<!-- gameday:end -->\n"
+	old, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		old, err = []byte("# Game day\n\n"+begin+end), nil
+	}
+	if err != nil {
+		return err
+	}
+	s := string(old)
+	i, j := strings.Index(s, begin), strings.Index(s, end)
+	if i < 0 || j < i {
+		return fmt.Errorf("%s: no gameday markers", path)
+	}
+	return os.WriteFile(path, []byte(s[:i+len(begin)]+generated+s[j:]), 0o644)
+}
