@@ -353,7 +353,7 @@ func pintOnline(t *testing.T, p *consultest.Prometheus, dir string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		entries += len(regexp.MustCompile(`(?m)^\s*- (record|alert):`).FindAll(b, -1))
+		entries += len(regexp.MustCompile(`(?m)^\s*(- )?(record|alert):`).FindAll(b, -1))
 	}
 	if want := fmt.Sprintf("entries=%d", entries); !strings.Contains(string(out), "online=true") || !strings.Contains(string(out), want) {
 		t.Fatalf("pint did not check all %d rules online:\n%s", entries, out)
