@@ -70,7 +70,7 @@ func (o Options) withDefaults() Options {
 
 // seriesBudget is what is left of a scrape's --collector.max-series, shared
 // by the optional collectors' jobs. The core endpoints are bounded by
-// construction (at most maxPeers peers and a fixed set of stats) and do not
+// construction (at most consul.MaxPeers peers and a fixed set of stats) and do not
 // draw on it.
 type seriesBudget struct {
 	max  int
