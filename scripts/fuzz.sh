@@ -54,16 +54,33 @@ if [ -n "$budget" ]; then
 fi
 
 failed=""
+log=$(mktemp)
 for pt in $targets; do
 	pkg=${pt%%:*} target=${pt#*:}
 	echo "== $target in $pkg (${secs}s)"
 	# The outer timeout bounds a wedged run: fuzzing time plus building and
 	# replaying the corpus.
+	corpus=$(go list -f '{{.Dir}}' "$pkg")/testdata/fuzz/$target
+	before=$(ls "$corpus" 2>/dev/null || true)
 	if ! timeout "$((secs + 300))" go test -run '^$' -fuzz "^${target}\$" -fuzztime "${secs}s" \
-		-fuzzminimizetime "$minimize" -parallel "$workers" "$pkg"; then
-		failed="$failed $target"
+		-fuzzminimizetime "$minimize" -parallel "$workers" "$pkg" >"$log" 2>&1; then
+		cat "$log"
+		# Go 1.26's fuzz coordinator can report its own -fuzztime deadline
+		# as a failure, with no input at fault (golang/go#75804, fixed in
+		# Go 1.27). That, and only that, is not a failure of the target: no
+		# new input written, no failing input named, the bare deadline.
+		after=$(ls "$corpus" 2>/dev/null || true)
+		if [ "$before" = "$after" ] && grep -qx '    context deadline exceeded' "$log" &&
+			! grep -q 'Failing input written to\|panic:\|_test.go:[0-9]' "$log"; then
+			echo "== $target: the fuzz coordinator's deadline race (golang/go#75804), no failing input: not counted as a failure"
+		else
+			failed="$failed $target"
+		fi
+	else
+		cat "$log"
 	fi
 done
+rm -f "$log"
 if [ -n "$failed" ]; then
 	echo "FAILED:$failed" >&2
 	exit 1
