@@ -49,7 +49,9 @@ var contenders = []string{contOurs, contAwesome, contGrafana}
 
 // theirRules are the rules operators copy today, written from their
 // documented expressions (issue 11), each contender in a group of its own
-// and restricted to consul_exporter's job.
+// and restricted to consul_exporter's job. The grafana mixin's ConsulPeers
+// compares with the cluster's server count, 3 as published; an operator of
+// a 5-server cluster writes 5 (theirRulesFor).
 const theirRules = `groups:
   - name: awesome-prometheus-alerts
     rules:
@@ -81,6 +83,11 @@ const theirRules = `groups:
         labels: {severity: critical, contender: grafana consul-mixin}
 `
 
+// theirRulesFor is theirRules for a cluster of servers servers.
+func theirRulesFor(servers int) string {
+	return strings.Replace(theirRules, `consul_raft_peers{job="upstream_exporter"} != 3`, fmt.Sprintf(`consul_raft_peers{job="upstream_exporter"} != %d`, servers), 1)
+}
+
 // contenderOf names the contender of an alert: theirs carry a label, ours
 // are the shipped rules untouched.
 func contenderOf(labels map[string]string) string {
@@ -93,7 +100,10 @@ func contenderOf(labels map[string]string) string {
 // gdConfig sizes one harness.
 type gdConfig struct {
 	Servers, Octet, RaftMultiplier int
-	Scrape                         time.Duration // scrape and evaluation interval
+	// KeepDeadServers turns autopilot's cleanup_dead_servers off (it is on
+	// by default).
+	KeepDeadServers bool
+	Scrape          time.Duration // scrape and evaluation interval
 	// ForScale maps for: durations ("1m") to the ones used; nil keeps them.
 	ForScale map[string]string
 	// Alertmanager's route timings, as an operator would set them.
@@ -211,7 +221,7 @@ func startGameDay(t *testing.T, cfg gdConfig) *gameDay {
 		t.Fatal("prometheus-alertmanager not found on PATH: make deps installs Debian's package (scripts/install-deps.sh)")
 	}
 	g := &gameDay{t: t, cfg: cfg, amBin: amBin, amDir: t.TempDir(), stopCh: make(chan struct{})}
-	g.c = consultest.Start(t, consultest.Options{Servers: cfg.Servers, Octet: cfg.Octet, Binary: pinned(t), RaftMultiplier: cfg.RaftMultiplier})
+	g.c = consultest.Start(t, consultest.Options{Servers: cfg.Servers, Octet: cfg.Octet, Binary: pinned(t), RaftMultiplier: cfg.RaftMultiplier, KeepDeadServers: cfg.KeepDeadServers})
 	ourBin, ceBin := consultest.ExporterBinary(t), consultest.ConsulExporterBinary(t)
 	var ourTargets, theirTargets []string
 	for _, a := range g.c.Agents {
@@ -247,9 +257,9 @@ func startGameDay(t *testing.T, cfg gdConfig) *gameDay {
 	// The mixin's rendered files, as shipped.
 	ourRules := readRepoFile(t, "monitoring/rules.yaml")
 	ours := readRepoFile(t, "monitoring/alerts.yaml")
-	theirs := theirRules
+	theirs := theirRulesFor(cfg.Servers)
 	if cfg.ForScale != nil {
-		re := regexp.MustCompile(`for: "?(\d+m)"?`)
+		re := regexp.MustCompile(`for: "?(\d+[sm])"?`)
 		scale := func(s string) string {
 			return re.ReplaceAllStringFunc(s, func(m string) string {
 				d := re.FindStringSubmatch(m)[1]
@@ -440,6 +450,20 @@ func (g *gameDay) waitHealthy(timeout time.Duration) error {
 }
 
 func (g *gameDay) healthy(n float64) error {
+	// Every server a voter again: a revived server may rejoin as a
+	// non-voter until autopilot has seen it stable (10s by default), and a
+	// 5-server cluster with 4 voters loses quorum with two servers down.
+	l, err := g.c.WaitLeader(5 * time.Second)
+	if err != nil {
+		return err
+	}
+	st, err := g.c.Stats(l)
+	if err != nil {
+		return err
+	}
+	if got, want := st["raft"]["num_peers"], fmt.Sprint(n-1); got != want {
+		return fmt.Errorf("the leader %s has %s other voters, want %s", l.Name, got, want)
+	}
 	for _, q := range []string{`sum(up{job="consul"})`, `sum(consul_up{job="consul"})`, `sum(up{job="upstream_exporter"})`, `sum(consul_up{job="upstream_exporter"})`} {
 		if err := expectValue(g.prom, q, n); err != nil {
 			return err
@@ -464,6 +488,10 @@ type fault struct {
 	// NeedsPage: the on-call must act (a critical page is right); without
 	// it any critical notification is a false page.
 	NeedsPage bool
+	// PageFrom, for a fault that gets worse in steps: how long after the
+	// start the page becomes needed. A critical notification before it is
+	// a false page, and time to page counts from it.
+	PageFrom time.Duration
 	// Run injects the fault and undoes it; it returns once undone.
 	Run func(g *gameDay)
 	// Observe is how long to keep watching after Run returns.
@@ -555,13 +583,13 @@ func (g *gameDay) measureFailover(old *consultest.Agent, limit time.Duration) {
 				continue
 			}
 			if st, err := g.c.Stats(a); err == nil && st["consul"]["leader"] == "true" {
-				g.record(event{Kind: "failover", Note: "new leader " + a.Name, Value: time.Since(start).Seconds()})
+				g.record(event{Kind: "failover", Note: "new leader " + a.Name + " after " + old.Name + " went down", Value: time.Since(start).Seconds()})
 				return
 			}
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	g.record(event{Kind: "failover", Note: "no new leader within " + dur(limit), Value: -1})
+	g.record(event{Kind: "failover", Note: "no new leader within " + dur(limit) + " after " + old.Name + " went down", Value: -1})
 }
 
 // downMode is how servers are taken down and brought back.
@@ -603,6 +631,71 @@ func faultQuorumDown(m downMode, down, observe time.Duration) fault {
 				m.back(g.c, a)
 			}
 		}}
+}
+
+// faultFailovers kills the leader n times, down each time, waiting after
+// each revival until the cluster has settled (every server answering, one
+// leader), so that each failover starts from a healthy cluster: samples of
+// failover time and of how long, if at all, ConsulNoLeader's condition
+// holds during an ordinary failover.
+func faultFailovers(n int, down, observe time.Duration) fault {
+	return fault{Name: fmt.Sprintf("leader killed (kill -9) %d times, %s each", n, dur(down)), NeedsPage: false, Observe: observe,
+		Expect: "ordinary failovers, one after another: a new leader within seconds each time; no critical page",
+		Run: func(g *gameDay) {
+			for i := 0; i < n; i++ {
+				l := g.leader()
+				killedAt := time.Now()
+				g.c.Kill(l)
+				g.measureFailover(l, down)
+				time.Sleep(down - time.Since(killedAt))
+				g.c.Revive(l)
+				if i < n-1 {
+					if err := g.waitHealthy(2 * time.Minute); err != nil {
+						g.t.Logf("game day: failovers: not healthy after revival %d: %v", i+1, err)
+					}
+					time.Sleep(10 * time.Second)
+				}
+			}
+		}}
+}
+
+// faultStagedQuorumLoss, on 5 servers: two followers killed, then after
+// first the leader too; all revived after second more. What Consul does
+// depends on autopilot's cleanup_dead_servers (on by default): on, the
+// leader removes the two failed servers from the Raft configuration once
+// Serf has marked them failed (seconds, measured in the short run), so the
+// third kill leaves 2 of 3 voters and the cluster keeps a leader; off
+// (pruned false), the third kill leaves 2 of 5: no quorum, must page.
+func faultStagedQuorumLoss(first, second, observe time.Duration, pruned bool) fault {
+	f := fault{Name: fmt.Sprintf("two of five servers killed, then the leader after %s", dur(first)), Observe: observe,
+		Run: func(g *gameDay) {
+			l := g.leader()
+			fs := g.followers(l)
+			if len(fs) < 4 {
+				g.t.Fatalf("staged quorum loss needs 5 servers, have %d", len(fs)+1)
+			}
+			victims := []*consultest.Agent{fs[0], fs[1]}
+			for _, a := range victims {
+				g.c.Kill(a)
+			}
+			time.Sleep(first - time.Since(g.faultStart()))
+			g.c.Kill(l)
+			g.measureFailover(l, second)
+			victims = append(victims, l)
+			time.Sleep(first + second - time.Since(g.faultStart()))
+			for _, a := range victims {
+				g.c.Revive(a)
+			}
+		}}
+	if pruned {
+		f.Expect = fmt.Sprintf("autopilot removes the two failed servers from the Raft configuration, so the leader's kill %s later leaves 2 of 3 voters: "+
+			"a new leader, warnings (agents down, peers changed), no critical page; revived after %s more", dur(first), dur(second))
+		return f
+	}
+	f.NeedsPage, f.PageFrom = true, first
+	f.Expect = fmt.Sprintf("with two of five down the cluster keeps its leader (3 of 5 voters): warnings (agents down, quorum at risk), no critical page in the first %s; "+
+		"with the leader down too, 2 of 5 voters: no quorum, must page ConsulNoLeader, time to page counted from the leader's kill; revived after %s more", dur(first), dur(second))
+	return f
 }
 
 func faultFollowerKill(down, observe time.Duration) fault {
@@ -670,7 +763,8 @@ type verdict struct {
 	Warnings  []alertTiming // every other alert that fired or was notified
 	Missed    bool          // needed a page, got none
 	False     bool          // got a critical page it did not need
-	TimeToPg  time.Duration // first critical notification, from the fault
+	Early     bool          // paged before the fault's PageFrom
+	TimeToPg  time.Duration // first needed critical notification, from the fault's PageFrom
 }
 
 type alertTiming struct {
@@ -716,15 +810,17 @@ func judge(r faultResult) []verdict {
 			}
 			if a.Severity == "critical" && a.Paged >= 0 {
 				v.Pages = append(v.Pages, *a)
-				if v.TimeToPg < 0 || a.Paged < v.TimeToPg {
-					v.TimeToPg = a.Paged
+				if a.Paged < r.Fault.PageFrom {
+					v.Early = true // paged before the page was needed
+				} else if v.TimeToPg < 0 || a.Paged-r.Fault.PageFrom < v.TimeToPg {
+					v.TimeToPg = a.Paged - r.Fault.PageFrom
 				}
 			} else {
 				v.Warnings = append(v.Warnings, *a)
 			}
 		}
-		v.Missed = r.Fault.NeedsPage && len(v.Pages) == 0
-		v.False = !r.Fault.NeedsPage && len(v.Pages) > 0
+		v.Missed = r.Fault.NeedsPage && v.TimeToPg < 0
+		v.False = (!r.Fault.NeedsPage && len(v.Pages) > 0) || v.Early
 		out = append(out, v)
 	}
 	return out
@@ -813,6 +909,32 @@ func writeReport(w io.Writer, runs []runSummary, intro string) {
 		}
 		fmt.Fprintf(w, "| %s | %d | %d | %d | %d | %d | %s |\n", c, need, hit, missed, late, falsePg, secs(med))
 	}
+	fmt.Fprintf(w, "\nOrdinary failovers measured (a server taken down while leading, until another says it leads; /v1/agent/self polled every 100ms), and the longest time ours' ConsulNoLeader was pending in any fault that needs no page:\n\n| cluster | failovers | fastest | median | slowest | ConsulNoLeader pending at most |\n|---|---|---|---|---|---|\n")
+	for _, run := range runs {
+		var fo []float64
+		var pend time.Duration
+		for _, r := range run.Results {
+			for _, e := range r.Events {
+				if e.Kind == "failover" && e.Value >= 0 {
+					fo = append(fo, e.Value)
+				}
+			}
+			if !r.Fault.NeedsPage {
+				pend = max(pend, longestPending(r.Events, contOurs, "ConsulNoLeader"))
+			}
+		}
+		name := strings.SplitN(run.Title, ":", 2)[0]
+		p := "never pending"
+		if pend > 0 {
+			p = secs(pend)
+		}
+		if len(fo) == 0 {
+			fmt.Fprintf(w, "| %s | 0 | | | | %s |\n", name, p)
+			continue
+		}
+		sort.Float64s(fo)
+		fmt.Fprintf(w, "| %s | %d | %.1fs | %.1fs | %.1fs | %s |\n", name, len(fo), fo[0], fo[len(fo)/2], fo[len(fo)-1], p)
+	}
 	for _, run := range runs {
 		fmt.Fprintf(w, "\n## %s\n", run.Title)
 		var load []float64
@@ -836,12 +958,19 @@ func writeReport(w io.Writer, runs []runSummary, intro string) {
 					if e.Value < 0 {
 						fmt.Fprintf(w, " Failover: %s.", e.Note)
 					} else {
-						fmt.Fprintf(w, " Failover: %s %.1fs after the fault (measured by polling every server's /v1/agent/self every 100ms).", e.Note, e.Value)
+						fmt.Fprintf(w, " Failover: %s, %.1fs later (polling every server's /v1/agent/self every 100ms).", e.Note, e.Value)
 					}
 				}
 			}
 			if r.Note != "" {
 				fmt.Fprintf(w, " Note: %s.", r.Note)
+			}
+			if !r.Fault.NeedsPage {
+				if p := longestPending(r.Events, contOurs, "ConsulNoLeader"); p > 0 {
+					fmt.Fprintf(w, " Ours' ConsulNoLeader was pending for at most %s.", secs(p))
+				} else {
+					fmt.Fprintf(w, " Ours' ConsulNoLeader was never pending.")
+				}
 			}
 			fmt.Fprintf(w, "\n\n| contender | alert | on | severity | firing at | resolved at | notified at | verdict |\n|---|---|---|---|---|---|---|---|\n")
 			for _, v := range judge(r) {
@@ -850,7 +979,9 @@ func writeReport(w io.Writer, runs []runSummary, intro string) {
 					verdict := "true page"
 					if !r.Fault.NeedsPage {
 						verdict = "**false page**"
-					} else if run.LateAfter > 0 && p.Paged > run.LateAfter {
+					} else if p.Paged < r.Fault.PageFrom {
+						verdict = "**false page** (before the page was needed)"
+					} else if run.LateAfter > 0 && p.Paged-r.Fault.PageFrom > run.LateAfter {
 						verdict = "late page"
 					}
 					fmt.Fprintf(w, "| %s | %s | %s | critical | %s | %s | %s | %s |\n", v.Contender, p.Alert, p.Labels, secs(p.Fired), secs(p.Resolved), secs(p.Paged), verdict)
@@ -872,4 +1003,30 @@ func writeReport(w io.Writer, runs []runSummary, intro string) {
 			}
 		}
 	}
+}
+
+// longestPending is the longest stretch one contender's alert spent pending
+// (until it fired or went inactive) in events, as polled every second.
+func longestPending(events []event, contender, alert string) time.Duration {
+	since := map[string]time.Time{}
+	var longest time.Duration
+	for _, e := range events {
+		if e.Kind != "alert" || e.Contender != contender || e.Labels["alertname"] != alert {
+			continue
+		}
+		k := labelKey(e.Labels)
+		if t0, ok := since[k]; ok {
+			longest = max(longest, e.T.Sub(t0))
+			delete(since, k)
+		}
+		if e.State == "pending" {
+			since[k] = e.T
+		}
+	}
+	if n := len(events); n > 0 {
+		for _, t0 := range since {
+			longest = max(longest, events[n-1].T.Sub(t0))
+		}
+	}
+	return longest
 }

@@ -31,6 +31,8 @@ func operatorConfig(servers, octet, mult int) gdConfig {
 		GroupWait: 30 * time.Second, GroupInterval: 5 * time.Minute, RepeatInterval: 4 * time.Hour}
 }
 
+func keepDead(c gdConfig) gdConfig { c.KeepDeadServers = true; return c }
+
 func selectFaults(fs []fault) []fault {
 	var out []fault
 	for _, f := range fs {
@@ -66,9 +68,13 @@ func TestGameDay(t *testing.T) {
 		runs = append(runs, s)
 		mu.Unlock()
 	}
-	// Four clusters at once, so that the run fits in about 15 minutes on a
+	// Eight clusters at once, so that the run takes about 25 minutes on a
 	// shared machine: Consul's failures, planned work, and monitoring-only
-	// faults at raft_multiplier 1, and Consul's default multiplier.
+	// faults at raft_multiplier 1, the same failures at Consul's default
+	// multiplier, and two 5-server clusters (autopilot's dead-server cleanup
+	// on and off) losing servers in two steps. The
+	// blind spots last 16 minutes, longer than every for: of the shipped
+	// rules (the longest is ConsulTooFewPeers', 15m), so each runs alone.
 	parts := []struct {
 		name, title string
 		cfg         gdConfig
@@ -77,7 +83,9 @@ func TestGameDay(t *testing.T) {
 		{"A", "A. 3 servers, raft_multiplier 1: the leader fails, quorum is lost", operatorConfig(3, octetGameDay1, 1), []fault{
 			faultLeaderDown(killed, 60*time.Second, obs),
 			faultLeaderDown(frozen, 30*time.Second, obs),
+			faultFailovers(5, 20*time.Second, obs),
 			faultQuorumDown(killed, 3*time.Minute, obs),
+			faultQuorumDown(frozen, 90*time.Second, obs),
 		}},
 		{"B", "B. 3 servers, raft_multiplier 1: one server down, an upgrade, a monitoring deploy", operatorConfig(3, octetGameDay1b, 1), []fault{
 			faultFollowerKill(3*time.Minute, obs),
@@ -86,12 +94,23 @@ func TestGameDay(t *testing.T) {
 		}},
 		{"C", "C. 3 servers, raft_multiplier 5 (Consul's default)", operatorConfig(3, octetGameDay5, 5), []fault{
 			faultLeaderDown(killed, 60*time.Second, obs),
+			faultLeaderDown(frozen, 30*time.Second, obs),
+			faultFailovers(5, 20*time.Second, obs),
+			faultRollingRestart(20*time.Second, obs),
 			faultQuorumDown(killed, 3*time.Minute, obs),
-		}},
-		{"D", "D. 3 servers, raft_multiplier 1: blind spots, then quorum lost by freezing", operatorConfig(3, octetGameDay1d, 1), []fault{
-			faultExporterStopped("leader", 3*time.Minute, obs),
-			faultExporterStopped("follower", 3*time.Minute, obs),
 			faultQuorumDown(frozen, 90*time.Second, obs),
+		}},
+		{"D", "D. 3 servers, raft_multiplier 1: blind beside the leader", operatorConfig(3, octetGameDay1d, 1), []fault{
+			faultExporterStopped("leader", 16*time.Minute, obs),
+		}},
+		{"E", "E. 3 servers, raft_multiplier 1: blind beside a follower", operatorConfig(3, octetGameDay1e, 1), []fault{
+			faultExporterStopped("follower", 16*time.Minute, obs),
+		}},
+		{"F", "F. 5 servers, raft_multiplier 1, autopilot's default cleanup of dead servers: two down, then the leader", operatorConfig(5, octetGameDay5s, 1), []fault{
+			faultStagedQuorumLoss(3*time.Minute, 3*time.Minute, obs, true),
+		}},
+		{"G", "G. 5 servers, raft_multiplier 1, cleanup_dead_servers off: two down, then the leader", keepDead(operatorConfig(5, octetGameDay5k, 1)), []fault{
+			faultStagedQuorumLoss(3*time.Minute, 3*time.Minute, obs, false),
 		}},
 	}
 	for _, p := range parts {
@@ -109,7 +128,7 @@ func TestGameDay(t *testing.T) {
 		}
 		sort.Slice(runs, func(i, j int) bool { return runs[i].Title < runs[j].Title })
 		var b strings.Builder
-		writeReport(&b, runs, fmt.Sprintf("Measured %s by `make gameday` (integration/gameday_test.go). A page is a critical alert's notification reaching the harness's webhook through Alertmanager; times are from the fault. Raw timelines: [gameday/](gameday/) (`a.jsonl` … `d.jsonl`, one per cluster: alert state changes polled every second, notifications, failovers, key series every 5s).\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC")))
+		writeReport(&b, runs, fmt.Sprintf("Measured %s by `make gameday` (integration/gameday_test.go). A page is a critical alert's notification reaching the harness's webhook through Alertmanager; times are from the fault. Raw timelines: [gameday/](gameday/) (`a.jsonl` … `g.jsonl`, one per cluster: alert state changes polled every second, notifications, failovers, key series every 5s).\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC")))
 		if err := spliceReport(*gameDayReport, b.String()); err != nil {
 			t.Error(err)
 		}

@@ -29,12 +29,15 @@ const (
 	octetAlerting    = 101 // 3 servers
 	octetConcurrency = 106 // 1 server
 	octetRecord      = 91
-	// The game day keeps to 120-159, clear of the other engineers' tests.
+	// The game day keeps to 120-164, clear of the other engineers' tests.
 	octetGameDayShort = 120 // 3 servers
 	octetGameDay1     = 130 // 3 servers, raft_multiplier 1 (make gameday)
 	octetGameDay1b    = 135 // 3 servers, raft_multiplier 1 (make gameday)
 	octetGameDay5     = 140 // 3 servers, raft_multiplier 5 (make gameday)
 	octetGameDay1d    = 145 // 3 servers, raft_multiplier 1 (make gameday)
+	octetGameDay1e    = 150 // 3 servers, raft_multiplier 1 (make gameday)
+	octetGameDay5s    = 155 // 5 servers, 155-159, raft_multiplier 1 (make gameday)
+	octetGameDay5k    = 160 // 5 servers, 160-164, cleanup_dead_servers off (make gameday)
 )
 
 func pinned(t *testing.T) string { return consultest.Binary(t, "tools/consul") }

@@ -16,8 +16,13 @@
 
     // ConsulNoLeader: how long without a leader, and for how long after a
     // server last answered a cluster still counts as a server cluster (so
-    // that losing every server still pages).
-    noLeaderFor: '1m',
+    // that losing every server still pages). 30s, from the game day
+    // (docs/gameday.md): ordinary failovers took at most 14.4s (Consul's
+    // default raft_multiplier 5, loaded machine) and never left the
+    // condition pending, so 30s is twice the slowest failover; 1m paged a
+    // quorum loss ~30s later and missed a 90s one within Alertmanager's
+    // group_wait.
+    noLeaderFor: '30s',
     noLeaderServerMemory: '1h',
     // ConsulNoLeader: an answering follower that names a leader and heard
     // from it within this many seconds proves the cluster has one, scraped
