@@ -230,6 +230,25 @@ func closeAfterHeaders(_ *fakeConsul, c net.Conn, _ *http.Request) bool {
 	return false
 }
 
+// endlessHeaders sends a status line, then header lines of 4 KiB for as
+// long as the client reads them.
+func endlessHeaders(f *fakeConsul, c net.Conn, _ *http.Request) bool {
+	if _, err := c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")); err != nil {
+		return false
+	}
+	line := []byte("X-Padding: " + strings.Repeat("a", 4<<10) + "\r\n")
+	for {
+		select {
+		case <-f.stop:
+			return false
+		default:
+		}
+		if _, err := c.Write(line); err != nil {
+			return false
+		}
+	}
+}
+
 var spaces = bytes.Repeat([]byte{' '}, 64<<10)
 
 // stream announces size bytes and sends prefix followed by spaces until the

@@ -77,6 +77,7 @@ func hostileCases(elsewhere string) []hostileCase {
 		{"never answers", consul.PathAgentSelf, silent, timeout},
 		{"reset mid-body", consul.PathPeers, resetMidBody, `connection reset by peer`},
 		{"closed after headers", consul.PathLeader, closeAfterHeaders, `unexpected EOF`},
+		{"endless response headers", consul.PathPeers, endlessHeaders, fmt.Sprintf(`response headers exceeded %d bytes`, consul.MaxHeaderBytes)},
 		{"2 GiB body", consul.PathAgentSelf, stream(2<<30, `{"Stats": {"raft": {"term": "`, `"}}}`), bodyLimit},
 		{"gzip bomb if asked", consul.PathAgentSelf, bomb(false), ""},
 		{"gzip bomb unasked", consul.PathAgentSelf, bomb(true), `invalid JSON at byte 1: want a JSON object`},

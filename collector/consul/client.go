@@ -22,6 +22,10 @@ import (
 // /v1/agent/self is about 20 KB; anything near the cap is not Consul.
 const MaxBodyBytes = 4 << 20
 
+// MaxHeaderBytes caps the response headers of any Consul answer (Go's
+// default is 10 MiB, per request). A real agent sends well under 1 KiB.
+const MaxHeaderBytes = 64 << 10
+
 // ClientOptions is everything the exporter needs to talk to Consul. main.go
 // fills it from flags and the CONSUL_HTTP_* environment; this package never
 // sees kingpin.
@@ -76,10 +80,11 @@ func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }
 func newHTTPClient(tlsConf *tls.Config) *http.Client {
 	return &http.Client{
 		Transport: &http.Transport{
-			Proxy:               nil, // an agent is reached directly; never via HTTP_PROXY
-			DialContext:         (&net.Dialer{KeepAlive: 30 * time.Second}).DialContext,
-			TLSClientConfig:     tlsConf,
-			TLSHandshakeTimeout: 10 * time.Second, // the scrape context cuts it shorter
+			Proxy:                  nil, // an agent is reached directly; never via HTTP_PROXY
+			DialContext:            (&net.Dialer{KeepAlive: 30 * time.Second}).DialContext,
+			TLSClientConfig:        tlsConf,
+			TLSHandshakeTimeout:    10 * time.Second, // the scrape context cuts it shorter
+			MaxResponseHeaderBytes: MaxHeaderBytes,
 			// Three requests per scrape go out at once: keep enough idle
 			// connections per agent that none is re-dialled every scrape.
 			MaxIdleConnsPerHost: 4,
