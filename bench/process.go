@@ -13,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/consul-status-exporter/consul_status_exporter/internal/consultest"
 )
 
 // proc is a child process the harness started, with its output kept for
@@ -71,13 +73,7 @@ func (p *proc) stop() {
 	if p.exited() {
 		return
 	}
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(5 * time.Second):
-		p.cmd.Process.Kill()
-		<-p.done
-	}
+	consultest.Terminate(p.cmd.Process, p.done, 5*time.Second)
 }
 
 func stopAll() {

@@ -146,13 +146,7 @@ func (d *daemon) stop() {
 	if d.cmd == nil {
 		return
 	}
-	d.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-d.done:
-	case <-time.After(10 * time.Second):
-		d.cmd.Process.Kill()
-		<-d.done
-	}
+	consultest.Terminate(d.cmd.Process, d.done, 10*time.Second)
 	d.cmd = nil
 }
 

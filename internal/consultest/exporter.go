@@ -50,13 +50,7 @@ func StartExporterCommand(t testing.TB, argv, env []string, args ...string) *Exp
 	}
 	go func() { cmd.Wait(); close(e.done) }()
 	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-e.done:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-			<-e.done
-		}
+		Terminate(cmd.Process, e.done, 5*time.Second)
 		if t.Failed() {
 			t.Logf("--- exporter log:\n%s", e.Logs())
 		}

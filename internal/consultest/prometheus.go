@@ -71,15 +71,9 @@ func StartPrometheus(t testing.TB, config string, files map[string]string) *Prom
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		p.cmd.Process.Signal(syscall.SIGTERM)
 		done := make(chan struct{})
 		go func() { p.cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			p.cmd.Process.Kill()
-			<-done
-		}
+		Terminate(p.cmd.Process, done, 10*time.Second)
 		if t.Failed() {
 			t.Logf("--- prometheus log:\n%s", p.logs.String())
 		}
