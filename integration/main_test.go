@@ -29,6 +29,8 @@ const (
 	octetAlerting    = 101 // 3 servers
 	octetConcurrency = 106 // 1 server
 	octetRecord      = 91
+	// Beyond one datacenter (issue 21) keeps to 200-219.
+	octetRecordMultiDC = 200 // 2 datacenters, then 2 peered clusters
 	// The game day keeps to 120-164, clear of the other engineers' tests.
 	octetGameDayShort = 120 // 3 servers
 	octetGameDay1     = 130 // 3 servers, raft_multiplier 1 (make gameday)

@@ -16,6 +16,11 @@ const (
 	PathAgentSelf = "/v1/agent/self"
 	PathAutopilot = "/v1/operator/autopilot/health"
 	PathMembers   = "/v1/agent/members"
+	// The endpoints beyond one datacenter (issue 21).
+	PathACLReplication  = "/v1/acl/replication"
+	PathPeerings        = "/v1/peerings"
+	PathAutopilotConfig = "/v1/operator/autopilot/configuration"
+	PathDatacenters     = "/v1/catalog/datacenters"
 )
 
 // Agent is one Consul agent as the exporter sees it: its base URL and what

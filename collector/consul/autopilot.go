@@ -22,6 +22,7 @@ type AutopilotHealth struct {
 // AutopilotServer is one server in AutopilotHealth.
 type AutopilotServer struct {
 	ID, Name, Address string
+	Version           string // "" when autopilot gives none
 	Healthy, Voter    bool
 	LastIndex         float64
 	LastTerm          float64
@@ -32,6 +33,7 @@ type AutopilotServer struct {
 // autopilotServer is one entry of the answer's Servers list, as sent.
 type autopilotServer struct {
 	ID, Name, Address string
+	Version           string
 	Healthy, Voter    bool
 	LastContact       *string
 	LastIndex         float64
@@ -53,11 +55,7 @@ func (a *Agent) Autopilot(ctx context.Context, token string, maxServers int) (*A
 			return h, nil
 		}
 	}
-	var he *HTTPError
-	if errors.As(err, &he) && he.Code == 403 {
-		err = fmt.Errorf("%w (the autopilot collector needs operator:read)", err)
-	}
-	return nil, fmt.Errorf("%s: %w", PathAutopilot, TransportError(ctx, err))
+	return nil, endpointError(ctx, PathAutopilot, err, "the autopilot collector needs operator:read")
 }
 
 // decodeAutopilot decodes the answer one server at a time, so that a list
@@ -121,7 +119,12 @@ func decodeAutopilot(ctx context.Context, body []byte, maxServers int) (*Autopil
 			continue // a duplicate series would fail the whole exposition
 		}
 		seen[s.ID] = true
-		srv := AutopilotServer{ID: s.ID, Name: s.Name, Address: s.Address, Healthy: s.Healthy, Voter: s.Voter,
+		for _, l := range []string{s.ID, s.Name, s.Address, s.Version} {
+			if len(l) > maxLabelBytes {
+				return nil, fmt.Errorf("server %s: an ID, name, address or version of %d bytes", quote(s.Name), len(l))
+			}
+		}
+		srv := AutopilotServer{ID: s.ID, Name: s.Name, Address: s.Address, Version: s.Version, Healthy: s.Healthy, Voter: s.Voter,
 			LastIndex: s.LastIndex, LastTerm: s.LastTerm}
 		if s.LastContact != nil {
 			d, err := time.ParseDuration(*s.LastContact)
@@ -176,4 +179,58 @@ func jsonKind(tok json.Token) string {
 		return "a JSON bool"
 	}
 	return "a JSON number"
+}
+
+// AutopilotConfig is /v1/operator/autopilot/configuration. A setting the
+// agent did not send is nil.
+type AutopilotConfig struct {
+	CleanupDeadServers                            *bool
+	LastContactThreshold, ServerStabilizationTime *time.Duration
+	MaxTrailingLogs, MinQuorum                    *float64
+}
+
+type autopilotConfig struct {
+	CleanupDeadServers                            *bool
+	LastContactThreshold, ServerStabilizationTime *string
+	MaxTrailingLogs, MinQuorum                    *float64
+}
+
+// AutopilotConfiguration reads autopilot's settings (needs operator:read).
+func (a *Agent) AutopilotConfiguration(ctx context.Context, token string) (*AutopilotConfig, error) {
+	c, err := fetchDecoded(ctx, a, PathAutopilotConfig, token, DecodeAutopilotConfig)
+	if err == nil {
+		return c, nil
+	}
+	return nil, endpointError(ctx, PathAutopilotConfig, notServed(err), "the autopilot configuration collector needs operator:read")
+}
+
+// DecodeAutopilotConfig decodes /v1/operator/autopilot/configuration; its
+// durations are Go durations ("200ms", "10s").
+func DecodeAutopilotConfig(body []byte) (*AutopilotConfig, error) {
+	var raw autopilotConfig
+	if err := decodeStrict(body, &raw, "a JSON object"); err != nil {
+		return nil, err
+	}
+	c := &AutopilotConfig{CleanupDeadServers: raw.CleanupDeadServers, MaxTrailingLogs: raw.MaxTrailingLogs, MinQuorum: raw.MinQuorum}
+	for _, d := range []struct {
+		name string
+		in   *string
+		out  **time.Duration
+	}{
+		{"LastContactThreshold", raw.LastContactThreshold, &c.LastContactThreshold},
+		{"ServerStabilizationTime", raw.ServerStabilizationTime, &c.ServerStabilizationTime},
+	} {
+		if d.in == nil {
+			continue
+		}
+		v, err := time.ParseDuration(*d.in)
+		if err != nil || v < 0 {
+			return nil, fmt.Errorf("%s: %s is not a duration", d.name, quote(*d.in))
+		}
+		*d.out = &v
+	}
+	if c.CleanupDeadServers == nil && c.MaxTrailingLogs == nil && c.MinQuorum == nil && c.LastContactThreshold == nil {
+		return nil, errors.New("none of autopilot's settings in the answer")
+	}
+	return c, nil
 }

@@ -230,3 +230,37 @@ func WithTimeout(parent context.Context, d time.Duration) (context.Context, cont
 	ctx, cancel := context.WithTimeout(parent, d)
 	return context.WithValue(ctx, budgetKey{}, d), cancel
 }
+
+// endpointError words a failed request of an optional collector: a 403
+// names the ACL right the collector needs (need), so that the one log line
+// says what to grant.
+func endpointError(ctx context.Context, path string, err error, need string) error {
+	var he *HTTPError
+	if errors.As(err, &he) && he.Code == http.StatusForbidden {
+		err = fmt.Errorf("%w (%s)", err, need)
+	}
+	return fmt.Errorf("%s: %w", path, TransportError(ctx, err))
+}
+
+// ErrNotServed is an endpoint this agent's Consul version does not have
+// (404): nothing to report, which is not a failure worth a log line.
+var ErrNotServed = errors.New("not served by this Consul version")
+
+// notServed turns a 404 into ErrNotServed, wrapped with what was asked.
+func notServed(err error) error {
+	var he *HTTPError
+	if errors.As(err, &he) && he.Code == http.StatusNotFound {
+		return fmt.Errorf("%w: %w", ErrNotServed, err)
+	}
+	return err
+}
+
+// fetchDecoded fetches path and decodes a 200 answer with decode.
+func fetchDecoded[T any](ctx context.Context, a *Agent, path, token string, decode func([]byte) (T, error)) (T, error) {
+	body, err := a.fetch(ctx, path, token)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return decodeMasked(body, token, decode)
+}

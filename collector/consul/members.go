@@ -22,7 +22,7 @@ const MaxMemberBytes = 16 << 10
 const maxLabelBytes = 512
 
 // Member is what the exporter reads of one Serf member of
-// /v1/agent/members. Of the tags only role and build are kept, so the others
+// /v1/agent/members. Of the tags only role, build and dc are kept, so the others
 // cost no map per member.
 type Member struct {
 	Name   string
@@ -32,6 +32,7 @@ type Member struct {
 	Tags   struct {
 		Role  string `json:"role"`
 		Build string `json:"build"`
+		DC    string `json:"dc"` // the datacenter of a server in the WAN pool
 	}
 }
 
@@ -170,6 +171,9 @@ func keepMember(raw []byte, pool string, lim MemberLimits, seen map[string]bool,
 		if len(l) > maxLabelBytes {
 			return fmt.Errorf("member %s: a name, address or version of %d bytes", quote(m.Name), len(l))
 		}
+	}
+	if len(m.Tags.DC) > maxLabelBytes {
+		return fmt.Errorf("member %s: a datacenter of %d bytes", quote(m.Name), len(m.Tags.DC))
 	}
 	if len(seen) >= lim.Max {
 		return fmt.Errorf("more than %d members to export in the %s pool: raise --collector.members.max, or use --collector.members.servers-only", lim.Max, pool)

@@ -46,13 +46,37 @@ type Options struct {
 	// RaftMultiplier is performance.raft_multiplier; 0 means 1, the
 	// fastest (Consul's own default is 5: timeouts five times longer).
 	RaftMultiplier int
+	// Datacenter names the cluster's datacenter; "" is dc1.
+	Datacenter string
+	// PrimaryDatacenter is the ACL (and federation) primary; "" is
+	// Datacenter itself.
+	PrimaryDatacenter string
+	// JoinWAN are the Serf WAN addresses (ip:port) of another datacenter's
+	// servers: the servers join them, federating the two over the WAN.
+	JoinWAN []string
+	// ReplicationToken, in a secondary datacenter with ACLs, turns on ACL
+	// token replication from the primary, with this secret as the token.
+	ReplicationToken string
+	// Peering turns on Connect and the servers' gRPC TLS port (Connect's
+	// CA certifies it), which cluster peering needs.
+	Peering bool
+	// ServerBinaries gives server i (s1 first) a consul binary of its own,
+	// for clusters of mixed versions; "" or a missing entry is Binary.
+	ServerBinaries []string
+	// MaxTrailingLogs is autopilot's max_trailing_logs; 0 keeps Consul's
+	// default (250).
+	MaxTrailingLogs int
 }
+
+// GRPCTLSPort is the servers' gRPC TLS port, with Options.Peering.
+const GRPCTLSPort = 8503
 
 // Agent is one running (or killed) Consul agent.
 type Agent struct {
 	Name   string
 	IP     string
 	Server bool
+	Binary string // the consul binary it runs
 	config string
 	cmd    *exec.Cmd
 	done   chan struct{}
@@ -69,6 +93,7 @@ type Cluster struct {
 	http   *http.Client
 	// TLS material, when Options.TLS.
 	CAFile, ClientCert, ClientKey string
+	tokens                        []madeToken // by MakeToken
 }
 
 // Start launches the cluster and waits until it has elected a leader that
@@ -91,10 +116,14 @@ func Start(t testing.TB, o Options) *Cluster {
 		os.RemoveAll(dir)
 	})
 	for i := 0; i < o.Servers; i++ {
-		c.Agents = append(c.Agents, &Agent{Name: fmt.Sprintf("s%d", i+1), IP: fmt.Sprintf("127.0.0.%d", o.Octet+i), Server: true})
+		bin := o.Binary
+		if i < len(o.ServerBinaries) && o.ServerBinaries[i] != "" {
+			bin = o.ServerBinaries[i]
+		}
+		c.Agents = append(c.Agents, &Agent{Name: fmt.Sprintf("s%d", i+1), IP: fmt.Sprintf("127.0.0.%d", o.Octet+i), Server: true, Binary: bin})
 	}
 	if o.Client {
-		c.Agents = append(c.Agents, &Agent{Name: "c1", IP: fmt.Sprintf("127.0.0.%d", o.Octet+o.Servers)})
+		c.Agents = append(c.Agents, &Agent{Name: "c1", IP: fmt.Sprintf("127.0.0.%d", o.Octet+o.Servers), Binary: o.Binary})
 	}
 	if o.TLS {
 		c.makeCerts()
@@ -146,7 +175,10 @@ func (a *Agent) RaftAddr() string { return fmt.Sprintf("%s:%d", a.IP, ServerPort
 
 func (c *Cluster) writeConfig(a *Agent) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "node_name = %q\ndatacenter = \"dc1\"\ndata_dir = %q\n", a.Name, filepath.Join(c.dir, "data", a.Name))
+	fmt.Fprintf(&b, "node_name = %q\ndatacenter = %q\ndata_dir = %q\n", a.Name, c.Datacenter(), filepath.Join(c.dir, "data", a.Name))
+	if c.opts.PrimaryDatacenter != "" {
+		fmt.Fprintf(&b, "primary_datacenter = %q\n", c.opts.PrimaryDatacenter)
+	}
 	fmt.Fprintf(&b, "bind_addr = %q\nadvertise_addr = %q\nclient_addr = %q\n", a.IP, a.IP, a.IP)
 	b.WriteString("log_level = \"info\"\ndisable_update_check = true\nretry_interval = \"1s\"\nleave_on_terminate = false\n")
 	mult := c.opts.RaftMultiplier
@@ -163,19 +195,44 @@ func (c *Cluster) writeConfig(a *Agent) {
 	if len(joins) > 0 {
 		fmt.Fprintf(&b, "retry_join = [%s]\n", strings.Join(joins, ", "))
 	}
+	if a.Server && len(c.opts.JoinWAN) > 0 {
+		var wan []string
+		for _, w := range c.opts.JoinWAN {
+			wan = append(wan, fmt.Sprintf("%q", w))
+		}
+		fmt.Fprintf(&b, "retry_join_wan = [%s]\nretry_interval_wan = \"1s\"\n", strings.Join(wan, ", "))
+	}
 	http, https := HTTPPort, -1
 	if c.opts.TLS {
 		http, https = -1, HTTPSPort
 	}
-	fmt.Fprintf(&b, "ports {\n http = %d\n https = %d\n dns = -1\n grpc = -1\n grpc_tls = -1\n server = %d\n serf_lan = %d\n serf_wan = %d\n}\n", http, https, ServerPort, SerfLAN, SerfWAN)
+	grpcTLS := -1
+	if c.opts.Peering && a.Server {
+		grpcTLS = GRPCTLSPort
+	}
+	fmt.Fprintf(&b, "ports {\n http = %d\n https = %d\n dns = -1\n grpc = -1\n grpc_tls = %d\n server = %d\n serf_lan = %d\n serf_wan = %d\n}\n", http, https, grpcTLS, ServerPort, SerfLAN, SerfWAN)
+	if c.opts.Peering {
+		b.WriteString("connect { enabled = true }\npeering { enabled = true }\n")
+	}
 	if a.Server {
-		fmt.Fprintf(&b, "server = true\nbootstrap_expect = %d\nautopilot {\n server_stabilization_time = \"2s\"\n cleanup_dead_servers = %v\n}\n",
+		fmt.Fprintf(&b, "server = true\nbootstrap_expect = %d\nautopilot {\n server_stabilization_time = \"2s\"\n cleanup_dead_servers = %v\n",
 			c.opts.Servers, !c.opts.KeepDeadServers)
+		if c.opts.MaxTrailingLogs > 0 {
+			fmt.Fprintf(&b, " max_trailing_logs = %d\n", c.opts.MaxTrailingLogs)
+		}
+		b.WriteString("}\n")
 	} else {
 		b.WriteString("server = false\n")
 	}
 	if c.opts.ACLToken != "" {
-		fmt.Fprintf(&b, "acl {\n enabled = true\n default_policy = \"deny\"\n down_policy = \"extend-cache\"\n tokens {\n  initial_management = %q\n  agent = %q\n }\n}\n", c.opts.ACLToken, c.opts.ACLToken)
+		// The initial management token is made in the primary only; a
+		// secondary learns it (and every token) by replication.
+		replication := ""
+		if c.opts.ReplicationToken != "" {
+			replication = fmt.Sprintf("  replication = %q\n", c.opts.ReplicationToken)
+		}
+		fmt.Fprintf(&b, "acl {\n enabled = true\n default_policy = \"deny\"\n down_policy = \"extend-cache\"\n enable_token_replication = %v\n tokens {\n  initial_management = %q\n  agent = %q\n%s }\n}\n",
+			c.opts.ReplicationToken != "", c.opts.ACLToken, c.opts.ACLToken, replication)
 	}
 	if c.opts.TLS {
 		cert, key := c.certFor(a)
@@ -194,7 +251,7 @@ func (c *Cluster) launch(a *Agent) {
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	cmd := exec.Command(c.opts.Binary, "agent", "-config-file="+a.config)
+	cmd := exec.Command(a.Binary, "agent", "-config-file="+a.config)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// The agents die with the test binary, whatever way it ends.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -248,6 +305,25 @@ func (c *Cluster) Thaw(a *Agent) {
 	}
 }
 
+// Upgrade restarts a server, as a rolling upgrade does, on another consul
+// binary and its old data: SIGTERM, then the new binary.
+func (c *Cluster) Upgrade(a *Agent, binary string) {
+	c.Stop(a)
+	a.Binary = binary
+	c.launch(a)
+}
+
+// Datacenter is the cluster's datacenter name.
+func (c *Cluster) Datacenter() string {
+	if c.opts.Datacenter == "" {
+		return "dc1"
+	}
+	return c.opts.Datacenter
+}
+
+// WANAddr is the agent's Serf WAN address, for another datacenter's JoinWAN.
+func (a *Agent) WANAddr() string { return fmt.Sprintf("%s:%d", a.IP, SerfWAN) }
+
 // Revive starts a killed agent again on its old data.
 func (c *Cluster) Revive(a *Agent) {
 	if a.Alive() {
@@ -276,6 +352,19 @@ func (c *Cluster) Put(a *Agent, path string, body any) ([]byte, int, error) {
 		return nil, 0, err
 	}
 	return c.do(a, http.MethodPut, path, b)
+}
+
+// Call sends any method with a JSON body (nil for none) to an agent's API,
+// with the management token.
+func (c *Cluster) Call(a *Agent, method, path string, body any) ([]byte, int, error) {
+	var b []byte
+	if body != nil {
+		var err error
+		if b, err = json.Marshal(body); err != nil {
+			return nil, 0, err
+		}
+	}
+	return c.do(a, method, path, b)
 }
 
 func (c *Cluster) do(a *Agent, method, path string, body []byte) ([]byte, int, error) {
@@ -406,6 +495,7 @@ func (c *Cluster) makeCerts() {
 		}
 	}
 	run("tls", "ca", "create", "-days=2")
+	// (Certificates are for dc1: TLS clusters are dc1 only.)
 	for range c.opts.Servers {
 		run("tls", "cert", "create", "-server", "-dc=dc1", "-days=2")
 	}

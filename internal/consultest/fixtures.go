@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -32,6 +33,21 @@ var fixtureFiles = map[string]string{
 	"/v1/operator/autopilot/health": "autopilot",
 	"/v1/agent/members":             "members",
 	"/v1/agent/members?wan=1":       "members_wan",
+	// Beyond one datacenter (issue 21). /v1/status/leader?dc=X is
+	// leader_dc_X.
+	"/v1/acl/replication":                  "acl_replication",
+	"/v1/peerings":                         "peerings",
+	"/v1/operator/autopilot/configuration": "autopilot_config",
+	"/v1/catalog/datacenters":              "datacenters",
+}
+
+// FixtureFile is the file name (less .json or .http) of fixtures/<scenario>/
+// that answers path, a query included; "" for none.
+func FixtureFile(path string) string {
+	if dc, ok := strings.CutPrefix(path, "/v1/status/leader?dc="); ok {
+		return "leader_dc_" + dc
+	}
+	return fixtureFiles[path]
 }
 
 // answer is one recorded response.
@@ -48,7 +64,13 @@ type answer struct {
 // path with neither answers 404 as real Consul does for unknown paths.
 func FixtureHandler(dir string) (http.Handler, error) {
 	answers := map[string]answer{}
-	for path, name := range fixtureFiles {
+	paths := maps.Clone(fixtureFiles)
+	dcs, _ := filepath.Glob(filepath.Join(dir, "leader_dc_*"))
+	for _, f := range dcs {
+		name := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(f), ".json"), ".http")
+		paths["/v1/status/leader?dc="+strings.TrimPrefix(name, "leader_dc_")] = name
+	}
+	for path, name := range paths {
 		raw, err := os.ReadFile(filepath.Join(dir, name+".http"))
 		switch {
 		case err == nil:
@@ -79,6 +101,9 @@ func FixtureHandler(dir string) (http.Handler, error) {
 		key := r.URL.Path
 		if r.URL.Query().Get("wan") == "1" {
 			key += "?wan=1"
+		}
+		if dc := r.URL.Query().Get("dc"); dc != "" {
+			key += "?dc=" + dc
 		}
 		a, ok := answers[key]
 		if !ok {
