@@ -171,13 +171,9 @@ func scrapeUp(t testing.TB, agent *consul.Agent) float64 {
 	t.Helper()
 	ctx, cancel := consul.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(New(ctx, agent, log.NewNopLogger()))
-	families, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range families {
+	samples := New(log.NewNopLogger()).scrape(ctx, agent)
+	checkSamples(t, samples)
+	for _, f := range families(samples) {
 		if f.GetName() == "consul_up" {
 			return f.GetMetric()[0].GetGauge().GetValue()
 		}
@@ -233,9 +229,9 @@ func TestHandlerServesProtobuf(t *testing.T) {
 // A panic in one endpoint's decoding is that endpoint's failure, logged,
 // not the process's end.
 func TestJobPanicIsAnError(t *testing.T) {
-	j := &job{endpoint: "test", run: func(string) ([]sample, error) { panic("boom") }}
+	j := &job{unit: funcScraper(func(context.Context, *target) ([]sample, error) { panic("boom") })}
 	done := make(chan struct{})
-	go func() { defer close(done); j.do(context.Background(), "") }()
+	go func() { defer close(done); j.do(context.Background(), &target{}) }()
 	<-done
 	if j.err == nil || !strings.Contains(j.err.Error(), "boom") || j.samples != nil {
 		t.Errorf("after a panic: samples %v, err %v", j.samples, j.err)
@@ -247,11 +243,11 @@ func TestJobPanicIsAnError(t *testing.T) {
 func TestLateJobIsDropped(t *testing.T) {
 	ctx, cancel := consul.WithTimeout(context.Background(), 10*time.Millisecond)
 	defer cancel()
-	j := &job{endpoint: "test", run: func(string) ([]sample, error) {
+	j := &job{unit: funcScraper(func(context.Context, *target) ([]sample, error) {
 		<-ctx.Done()
 		return []sample{{desc: upDesc, value: 1}}, nil
-	}}
-	j.do(ctx, "")
+	})}
+	j.do(ctx, &target{})
 	if j.samples != nil || j.err == nil || !strings.Contains(j.err.Error(), "no answer within the scrape timeout of 10ms") {
 		t.Errorf("late job: samples %v, err %v", j.samples, j.err)
 	}
@@ -262,17 +258,27 @@ func TestServeStopsWhenTheScraperIsGone(t *testing.T) {
 	fs := consultest.NewFixtureServer(t, filepath.Join(fixturesDir, "real-leader"))
 	ctx, cancel := consul.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	c := New(ctx, mustAgent(t, fs.URL, ""), log.NewNopLogger())
+	fams := New(log.NewNopLogger()).Gather(ctx, mustAgent(t, fs.URL, ""))
 	gone, hangUp := context.WithCancel(context.Background())
 	hangUp()
 	rec := httptest.NewRecorder()
-	serve(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil).WithContext(gone), log.NewNopLogger(), c)
+	serve(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil).WithContext(gone), log.NewNopLogger(), fams, nil)
 	if rec.Body.Len() != 0 {
 		t.Errorf("wrote %d bytes to a scraper that was gone", rec.Body.Len())
 	}
 	rec = httptest.NewRecorder()
-	serve(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil), log.NewNopLogger(), c)
+	serve(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil), log.NewNopLogger(), fams, nil)
 	if !strings.Contains(rec.Body.String(), "consul_up 1") {
 		t.Errorf("a scraper still there got:\n%s", rec.Body)
 	}
 }
+
+// funcScraper is a unit made of one function, for tests of the loop.
+type funcScraper func(context.Context, *target) ([]sample, error)
+
+func (funcScraper) Name() string                                              { return "test" }
+func (funcScraper) Core() bool                                                { return false }
+func (funcScraper) Enabled(Options) bool                                      { return true }
+func (funcScraper) Requests() int                                             { return 1 }
+func (funcScraper) Descs() []*prometheus.Desc                                 { return nil }
+func (f funcScraper) Scrape(ctx context.Context, t *target) ([]sample, error) { return f(ctx, t) }

@@ -13,18 +13,10 @@ import (
 	"github.com/prometheus/common/model"
 )
 
-// Gather implements prometheus.Gatherer: one scrape, turned straight into
-// metric families, sorted as a Registry sorts them. It is the handlers'
-// path. Going through a per-request Registry (register, describe, collect
-// through a channel, check, sort) was about a fifth of a scrape's CPU and a
-// third of its allocations (measured); a test keeps both paths' output
-// identical on every fixture.
-func (c *Collector) Gather() ([]*dto.MetricFamily, error) {
-	return families(c.scrape()), nil
-}
-
-var _ prometheus.Gatherer = (*Collector)(nil)
-
+// families turns a scrape's samples straight into metric families, sorted
+// as a Registry sorts them. It replaces a per-request Registry (register,
+// describe, collect through a channel, check, sort); the golden tests run
+// every fixture's samples through a pedantic Registry as well.
 func families(samples []sample) []*dto.MetricFamily {
 	byDesc := map[*prometheus.Desc]*dto.MetricFamily{}
 	var out []*dto.MetricFamily
@@ -67,43 +59,50 @@ func compareLabels(a, b *dto.Metric) int {
 // acceptedFormats are promhttp's defaults: protobuf and text.
 var acceptedFormats = expfmt.DefaultAcceptedFormats()
 
-// serve writes what the gatherers gather, in the format the scraper asked
-// for. Their metric names never overlap (consul_* from the collector, the
-// exporter's own go_*, process_* and consul_status_exporter_* from self), so
-// nothing needs merging. The exposition is not compressed: it is 5-15 KB,
-// and gzipping it cost a quarter of the exporter's CPU per scrape
-// (measured) to save a few KB per scrape interval.
-func serve(w http.ResponseWriter, r *http.Request, logger log.Logger, gatherers ...prometheus.Gatherer) {
+// serve writes the scrape's families and what self gathers (the exporter's
+// own metrics; nil on /probe), in the format the scraper asked for. Their
+// metric names never overlap (consul_* from the collector, the exporter's
+// own go_*, process_* and consul_status_exporter_* from self), so nothing
+// needs merging. The exposition is not compressed (see docs/benchmarks.md).
+func serve(w http.ResponseWriter, r *http.Request, logger log.Logger, fams []*dto.MetricFamily, self prometheus.Gatherer) {
 	format := expfmt.NegotiateAccept(r.Header, acceptedFormats...)
 	w.Header().Set("Content-Type", string(format))
 	// Every name here is a legacy Prometheus name, which no escaping scheme
 	// changes; skipping the escaper saves it copying each family.
 	enc := expfmt.NewEncoder(w, format.WithEscapingScheme(model.NoEscaping))
-	for _, g := range gatherers {
-		if g == nil {
-			continue
-		}
-		fams, err := g.Gather()
+	if !encode(r, logger, enc, fams) {
+		return
+	}
+	if self != nil {
+		own, err := self.Gather()
 		if err != nil {
 			// What was gathered is still served, as promhttp's
 			// ContinueOnError does; the exporter's own metrics are a
 			// mix-in that must not cost the Consul ones.
 			level.Error(logger).Log("msg", "Error gathering metrics", "err", err)
 		}
-		for _, f := range fams {
-			// Prometheus hangs up at its scrape timeout: what is left
-			// would be written for no one.
-			if err := r.Context().Err(); err != nil {
-				level.Debug(logger).Log("msg", "The scraper is gone: exposition not finished", "err", err)
-				return
-			}
-			if err := enc.Encode(f); err != nil {
-				level.Debug(logger).Log("msg", "Error writing metrics", "err", err)
-				return
-			}
+		if !encode(r, logger, enc, own) {
+			return
 		}
 	}
 	if c, ok := enc.(expfmt.Closer); ok {
 		c.Close()
 	}
+}
+
+// encode writes fams, and says whether to go on.
+func encode(r *http.Request, logger log.Logger, enc expfmt.Encoder, fams []*dto.MetricFamily) bool {
+	for _, f := range fams {
+		// Prometheus hangs up at its scrape timeout: what is left would
+		// be written for no one.
+		if err := r.Context().Err(); err != nil {
+			level.Debug(logger).Log("msg", "The scraper is gone: exposition not finished", "err", err)
+			return false
+		}
+		if err := enc.Encode(f); err != nil {
+			level.Debug(logger).Log("msg", "Error writing metrics", "err", err)
+			return false
+		}
+	}
+	return true
 }

@@ -54,9 +54,10 @@ func (o HandlerOptions) ScrapeTimeout(r *http.Request) time.Duration {
 // exporter's own metrics) gathers. Each request scrapes the agent within
 // its own deadline.
 func MetricsHandler(agent *consul.Agent, self prometheus.Gatherer, o HandlerOptions) http.Handler {
+	c := New(o.Logger, o.Collectors)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := consul.WithTimeout(r.Context(), o.ScrapeTimeout(r))
 		defer cancel()
-		serve(w, r, o.Logger, New(ctx, agent, o.Logger, o.Collectors), self)
+		serve(w, r, o.Logger, c.Gather(ctx, agent), self)
 	})
 }

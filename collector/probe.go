@@ -83,6 +83,7 @@ const MaxProbeTargets = 4096
 // 503.
 func ProbeHandler(client *consul.Client, allow *AllowList, serverScheme string, o HandlerOptions) http.Handler {
 	cache := newAgentCache(MaxProbeTargets)
+	c := New(o.Logger, o.Collectors)
 	var slots chan struct{}
 	if o.MaxConcurrentProbes > 0 {
 		slots = make(chan struct{}, o.MaxConcurrentProbes)
@@ -119,7 +120,7 @@ func ProbeHandler(client *consul.Client, allow *AllowList, serverScheme string, 
 			}
 		}
 		agent := cache.get(base.String(), func() *consul.Agent { return client.NewAgent(base) })
-		serve(w, r, o.Logger, New(ctx, agent, o.Logger, o.Collectors))
+		serve(w, r, o.Logger, c.Gather(ctx, agent), nil)
 	})
 }
 

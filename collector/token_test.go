@@ -281,7 +281,7 @@ func TestTokenFileRewrittenInPlace(t *testing.T) {
 		each(func() bool {
 			ctx, cancel := consul.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
-			New(ctx, a, log.LoggerFunc(logs.count)).Gather()
+			New(log.LoggerFunc(logs.count)).Gather(ctx, a)
 			return true
 		})
 	}

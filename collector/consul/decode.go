@@ -12,117 +12,12 @@ import (
 	"unicode/utf8"
 )
 
-// Stats is the body of /v1/status/info, or the Stats object of
-// /v1/agent/self: section → key → raw JSON value. Values come as numbers and
-// booleans from the former and as strings from the latter; the parse
-// functions below accept both.
-type Stats map[string]map[string]json.RawMessage
-
-// sections are the Stats sections the exporter reads. Others (newer Consul
-// adds some) are ignored whatever their shape.
-var sections = [...]string{"agent", "build", "consul", "raft", "runtime", "serf_lan", "serf_wan"}
-
-// Raft clusters have a handful of voters; a peer list longer than this is
-// not a Raft configuration, and would flood Prometheus with series.
-const MaxPeers = 256
+// What the endpoints' decoders share: strict decoding, errors worded for a
+// log line, and the parsing of Stats values. Each endpoint's own decoder is
+// in its file (leader.go, peers.go, info.go, autopilot.go, members.go).
 
 // Consul addresses are "ip:port"; anything much longer is not one.
 const maxAddressLen = 300
-
-// DecodeLeader decodes /v1/status/leader: a JSON string, "" when the agent
-// knows of no leader.
-func DecodeLeader(body []byte) (string, error) {
-	var s string
-	if err := decodeStrict(body, &s, "a JSON string"); err != nil {
-		return "", err
-	}
-	// encoding/json leaves a string untouched for null; Consul never sends
-	// null here, so it is not "no leader".
-	if t := bytes.TrimSpace(body); t[0] != '"' {
-		return "", fmt.Errorf("got %s, want a JSON string", kindOf(t))
-	}
-	if s != "" {
-		if err := checkAddress(s); err != nil {
-			return "", err
-		}
-	}
-	return s, nil
-}
-
-// DecodePeers decodes /v1/status/peers: a JSON list of addresses. Consul
-// encodes an empty Go slice as null, so null is an empty list.
-func DecodePeers(body []byte) ([]string, error) {
-	var peers []string
-	if err := decodeStrict(body, &peers, "a JSON list of addresses"); err != nil {
-		return nil, err
-	}
-	if len(peers) > MaxPeers {
-		return nil, fmt.Errorf("%d peers listed, more than the %d a Raft cluster can plausibly have", len(peers), MaxPeers)
-	}
-	for _, p := range peers {
-		if err := checkAddress(p); err != nil {
-			return nil, fmt.Errorf("peer: %w", err)
-		}
-	}
-	return peers, nil
-}
-
-// DecodeInfo decodes /v1/status/info.
-func DecodeInfo(body []byte) (Stats, error) {
-	var top map[string]json.RawMessage
-	if err := decodeStrict(body, &top, "a JSON object"); err != nil {
-		return nil, err
-	}
-	if top == nil {
-		return nil, errors.New("got null, want a JSON object")
-	}
-	return decodeSections(top)
-}
-
-// DecodeAgentSelf decodes the Stats object of /v1/agent/self, and only it.
-func DecodeAgentSelf(body []byte) (Stats, error) {
-	if len(bytes.TrimSpace(body)) == 0 {
-		return nil, errors.New("empty body, want a JSON object")
-	}
-	raw, found, err := objectMember(body, "Stats")
-	if err != nil {
-		return nil, err
-	}
-	var stats map[string]json.RawMessage
-	if found {
-		if err := json.Unmarshal(raw, &stats); err != nil {
-			// Say where in the whole answer, as for any other body.
-			var syn *json.SyntaxError
-			if errors.As(err, &syn) {
-				return nil, syntaxErr(body, cap(body)-cap(raw)+int(syn.Offset)-1, syn.Error())
-			}
-			return nil, fmt.Errorf("Stats: got %s, want an object", kindOf(raw))
-		}
-	}
-	if stats == nil {
-		return nil, errors.New("no Stats object in the answer")
-	}
-	return decodeSections(stats)
-}
-
-func decodeSections(top map[string]json.RawMessage) (Stats, error) {
-	st := make(Stats, len(sections))
-	for _, name := range sections {
-		raw, ok := top[name]
-		if !ok {
-			continue
-		}
-		var sec map[string]json.RawMessage
-		if err := json.Unmarshal(raw, &sec); err != nil || sec == nil {
-			return nil, fmt.Errorf("section %q: got %s, want an object", name, kindOf(raw))
-		}
-		st[name] = sec
-	}
-	if len(st) == 0 {
-		return nil, errors.New("none of the sections agent, build, consul, raft, runtime, serf_lan, serf_wan")
-	}
-	return st, nil
-}
 
 // decodeStrict unmarshals a whole body and words the errors for a log line.
 func decodeStrict(body []byte, v any, want string) error {
