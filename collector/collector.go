@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -54,7 +55,10 @@ type job struct {
 
 // scrape runs every enabled unit at once and returns every sample of the
 // scrape, consul_up and the per-endpoint metrics included. A failed unit
-// costs only its own samples; a failed core unit makes consul_up 0.
+// costs only its own samples; a failed core unit makes consul_up 0. A unit
+// whose endpoint this Consul version does not serve (consul.ErrNotServed)
+// reports success 0 like any failure, as node_exporter does for ErrNoData,
+// but is logged at debug level only.
 func (c *Collector) scrape(ctx context.Context, agent *consul.Agent) []sample {
 	token, red, err := agent.Token()
 	if err != nil {
@@ -86,7 +90,13 @@ func (c *Collector) scrape(ctx context.Context, agent *consul.Agent) []sample {
 			if j.unit.Core() {
 				up = 0
 			}
-			c.logFailure(agent, name, red.Redact(j.err.Error()))
+			if errors.Is(j.err, consul.ErrNotServed) {
+				// An endpoint this Consul version lacks: said once at
+				// debug level per scrape, not an error every scrape.
+				level.Debug(c.logger).Log("msg", "Consul endpoint not served", "agent", agent.String(), "endpoint", name, "err", red.Redact(j.err.Error()))
+			} else {
+				c.logFailure(agent, name, red.Redact(j.err.Error()))
+			}
 		} else if c.opts.LogLimit != nil {
 			c.logRecovery(agent, name)
 		}

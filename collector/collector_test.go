@@ -1,7 +1,10 @@
 package collector
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"github.com/consul-status-exporter/consul_status_exporter/internal/consultest"
 	"io"
 	"net/http"
@@ -15,6 +18,7 @@ import (
 	"time"
 
 	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -282,3 +286,36 @@ func (funcScraper) Enabled(Options) bool                                      { 
 func (funcScraper) Requests() int                                             { return 1 }
 func (funcScraper) Descs() []*prometheus.Desc                                 { return nil }
 func (f funcScraper) Scrape(ctx context.Context, t *target) ([]sample, error) { return f(ctx, t) }
+
+// An endpoint the agent's Consul version lacks fails its unit without an
+// error line; any other failure is logged.
+func TestNotServedIsNoErrorLine(t *testing.T) {
+	fs := consultest.NewFixtureServer(t, filepath.Join(fixturesDir, "real-leader"))
+	agent := mustAgent(t, fs.URL, "")
+	for _, tc := range []struct {
+		err    error
+		logged bool
+	}{
+		{fmt.Errorf("/v1/x: %w", consul.ErrNotServed), false},
+		{errors.New("/v1/x: HTTP 500"), true},
+	} {
+		var logs bytes.Buffer
+		c := New(level.NewFilter(log.NewLogfmtLogger(&logs), level.AllowInfo()))
+		c.units = append(c.units, funcScraper(func(context.Context, *target) ([]sample, error) { return nil, tc.err }))
+		ctx, cancel := consul.WithTimeout(context.Background(), time.Second)
+		out := c.scrape(ctx, agent)
+		cancel()
+		failed := false
+		for _, s := range out {
+			if s.desc == endpointUpDesc && s.labels[0] == "test" && s.value == 0 {
+				failed = true
+			}
+		}
+		if !failed {
+			t.Errorf("%v: endpoint_success not 0", tc.err)
+		}
+		if got := strings.Contains(logs.String(), "endpoint=test"); got != tc.logged {
+			t.Errorf("%v: logged %v, want %v:\n%s", tc.err, got, tc.logged, logs.String())
+		}
+	}
+}
