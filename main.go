@@ -5,7 +5,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -17,7 +16,6 @@ import (
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
-	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	"github.com/hashicorp/consul/api"
 	"github.com/prometheus/client_golang/prometheus"
@@ -26,10 +24,10 @@ import (
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
-	sloggokit "github.com/tjhop/slog-gokit"
 
 	"github.com/consul-status-exporter/consul_status_exporter/collector"
 	"github.com/consul-status-exporter/consul_status_exporter/collector/consul"
+	"github.com/consul-status-exporter/consul_status_exporter/internal/logging"
 	"github.com/consul-status-exporter/consul_status_exporter/internal/selfmetrics"
 )
 
@@ -101,7 +99,12 @@ func run(args []string) int {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", exporterName, err)
 		return 1
 	}
-	logger, toolkitLogger := newLoggers(c.logLevel, c.logFormat)
+	// Every line the process writes goes through lg: the exporter's, the
+	// toolkit's, net/http's and the log package's (internal/logging).
+	lg := logging.New(os.Stderr, c.logLevel, c.logFormat, logging.DefaultBudget)
+	lg.Install()
+	defer lg.Flush()
+	logger, toolkitLogger := lg.Kit, lg.Slog
 
 	// CONSUL_HTTP_SSL decides the scheme of an address written without one,
 	// as it does for the consul CLI.
@@ -116,6 +119,7 @@ func run(args []string) int {
 		level.Error(logger).Log("msg", "Cannot read the ACL token", "err", err)
 		return 1
 	}
+	lg.SetRedact(token.Redact)
 	client, err := consul.NewClient(consul.ClientOptions{
 		Token: token, CAFile: c.caFile, CertFile: c.certFile, KeyFile: c.keyFile,
 		ServerName: c.serverName, Insecure: c.insecure,
@@ -206,6 +210,7 @@ func run(args []string) int {
 		// for ever; the default outlasts a 1m scrape interval, so that
 		// Prometheus keeps its connection between scrapes.
 		IdleTimeout: c.idleTimeout,
+		ErrorLog:    lg.Std,
 	}
 	served := make(chan error, 1)
 	go func() { served <- web.ListenAndServe(server, c.web, toolkitLogger) }()
@@ -231,19 +236,3 @@ func run(args []string) int {
 // shutdownGrace keeps SIGTERM-to-exit under 5 s, the usual kill timeout's
 // spirit, while any scrape within a sane --consul.timeout finishes.
 const shutdownGrace = 4 * time.Second
-
-// newLoggers builds the go-kit logger every part of the exporter uses, and
-// the slog bridge to it that exporter-toolkit wants. The bridge adds its own
-// time and caller, so it gets the logger before ours are added.
-func newLoggers(lvl, format string) (log.Logger, *slog.Logger) {
-	w := log.NewSyncWriter(os.Stderr)
-	var l log.Logger
-	if format == "json" {
-		l = log.NewJSONLogger(w)
-	} else {
-		l = log.NewLogfmtLogger(w)
-	}
-	l = level.NewFilter(l, level.Allow(level.ParseDefault(lvl, level.InfoValue())))
-	return log.With(l, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller),
-		slog.New(sloggokit.NewGoKitHandler(l, nil))
-}

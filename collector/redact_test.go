@@ -2,12 +2,11 @@ package collector
 
 import (
 	"fmt"
-	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/consul-status-exporter/consul_status_exporter/collector/consul"
+	"github.com/consul-status-exporter/consul_status_exporter/internal/consultest"
 )
 
 // uuidToken is shaped like a real Consul token: 36 characters.
@@ -17,22 +16,7 @@ const uuidToken = "5f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"
 // case) found in text, read plainly, JSON-unescaped (\u00XX behind any
 // number of backslashes) and percent-decoded; "" if none. It is written
 // apart from the Redactor so the two do not share a mistake.
-func tokenLeak(text, token string) string {
-	unescaped := regexp.MustCompile(`\\+u00([0-9a-fA-F]{2})|\\+x([0-9a-fA-F]{2})|%([0-9a-fA-F]{2})`).ReplaceAllStringFunc(text, func(m string) string {
-		h := m[len(m)-2:]
-		v, _ := strconv.ParseUint(h, 16, 8)
-		return string(rune(v))
-	})
-	for _, view := range []string{strings.ToLower(text), strings.ToLower(unescaped)} {
-		low := strings.ToLower(token)
-		for i := 0; i+8 <= len(low); i++ {
-			if strings.Contains(view, low[i:i+8]) {
-				return low[i : i+8]
-			}
-		}
-	}
-	return ""
-}
+func tokenLeak(text, token string) string { return consultest.TokenLeak(text, token) }
 
 func jsonEscapeAll(s string) string {
 	var b strings.Builder

@@ -169,3 +169,7 @@ func tokenFileKind(path string, fi fs.FileInfo) error {
 	}
 	return nil
 }
+
+// Redact masks the last token read in s, for the process's logger, which
+// must not re-read the file on every line.
+func (t *Token) Redact(s string) string { return t.cur.Load().red.Redact(s) }
