@@ -15,6 +15,16 @@ import (
 	"github.com/consul-status-exporter/consul_status_exporter/collector/consul"
 )
 
+// scrapers are all the units, in the order their failures are logged. A new
+// endpoint is one line here.
+var scrapers = []Scraper{
+	infoScraper{}, // first: the slowest (the agent/self fallback), it runs on the scrape's own goroutine
+	leaderScraper{},
+	peersScraper{},
+	autopilotScraper{},
+	membersScraper{},
+}
+
 // Collector scrapes Consul agents with the units that its options enable
 // (scraper.go). It holds no state of a scrape: each Gather is one, bound to
 // the context it is given, so a handler makes one Collector and shares it.

@@ -18,8 +18,9 @@ import (
 // declares its Descs, and turns one request's answer into samples. Its
 // Prometheus side lives in one file of this package (collector/<name>.go:
 // Descs, Scrape, samples), its Consul side in one of package consul
-// (collector/consul/<name>.go: fetch and decode). The loop in collector.go
-// runs every enabled unit at once; a unit knows nothing of the others.
+// (collector/consul/<name>.go: fetch and decode), and one line in the list
+// of scrapers in collector.go registers it. The loop there runs every
+// enabled unit at once; a unit knows nothing of the others.
 type Scraper interface {
 	// Name is the endpoint label; unique among the units.
 	Name() string
@@ -40,16 +41,6 @@ type Scraper interface {
 	// the token redacted) by the loop, so it should say what and where:
 	// the Consul side prefixes the path.
 	Scrape(ctx context.Context, t *target) ([]sample, error)
-}
-
-// scrapers are all the units, in the order their failures are logged. A new
-// endpoint is one line here.
-var scrapers = []Scraper{
-	infoScraper{}, // first: the loop runs it on its own goroutine, and it is the slowest (the agent/self fallback)
-	leaderScraper{},
-	peersScraper{},
-	autopilotScraper{},
-	membersScraper{},
 }
 
 // coreUnit is embedded by the core units: always on, counted for

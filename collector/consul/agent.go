@@ -1,7 +1,12 @@
 package consul
 
 import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
 	"net/url"
+	"slices"
 	"sync/atomic"
 )
 
@@ -43,3 +48,87 @@ func (a *Agent) String() string { return a.base }
 // labels and logs. An error says the token file could not be re-read; the
 // last token read is still returned.
 func (a *Agent) Token() (string, *Redactor, error) { return a.client.token.current() }
+
+// The requests an agent sends, one path each.
+
+// fetch gets one path and returns the body of a 200 answer, or of an answer
+// with one of the other accepted status codes.
+func (a *Agent) fetch(ctx context.Context, path, token string, accept ...int) ([]byte, error) {
+	resp, err := a.open(ctx, path, token, accept...)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxBodyBytes+1))
+	if err != nil {
+		return nil, TransportError(ctx, fmt.Errorf("reading body: %w", err))
+	}
+	if len(body) > MaxBodyBytes {
+		return nil, fmt.Errorf("body larger than the %d MiB limit", MaxBodyBytes>>20)
+	}
+	return body, nil
+}
+
+// ErrorHeadBytes is how much of an error answer is read: its start goes
+// into a log line, and the rest may be arbitrarily large.
+const ErrorHeadBytes = 512
+
+// open sends one request and returns the response to an accepted answer,
+// for the caller to read and close. Any other answer is an HTTPError.
+func (a *Agent) open(ctx context.Context, path, token string, accept ...int) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.base+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	if token != "" {
+		req.Header.Set("X-Consul-Token", token)
+	}
+	resp, err := a.client.http.Do(req)
+	if err != nil {
+		return nil, TransportError(ctx, err)
+	}
+	if resp.StatusCode == http.StatusOK || slices.Contains(accept, resp.StatusCode) {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	head, _ := io.ReadAll(io.LimitReader(resp.Body, ErrorHeadBytes))
+	// A proxy's error page or a login redirect may echo the token. The
+	// whole head is redacted before snippet folds and cuts it, so no cut
+	// can leave a piece of the token behind that redaction would miss.
+	red := NewRedactor(token)
+	e := &HTTPError{
+		Code:     resp.StatusCode,
+		Body:     snippet([]byte(red.Redact(string(head)))),
+		Location: red.Redact(resp.Header.Get("Location")),
+	}
+	if resp.StatusCode == http.StatusForbidden {
+		return nil, aclError(e, token != "")
+	}
+	return nil, e
+}
+
+// decodeMasked runs decode over body. Decode errors quote the body (its
+// start, a bad value), cut to a few dozen bytes: when decoding fails and the
+// body holds a piece of the token, the error is made again from the body
+// with the token masked, so that no cut leaves a fragment behind. The body
+// is the caller's buffer and is changed in place; success costs nothing.
+func decodeMasked[T any](body []byte, token string, decode func([]byte) (T, error)) (T, error) {
+	v, err := decode(body)
+	if err != nil && NewRedactor(token).Mask(body) {
+		if _, again := decode(body); again != nil {
+			err = again
+		}
+	}
+	return v, err
+}
+
+// fetchDecoded fetches path and decodes a 200 answer with decode.
+func fetchDecoded[T any](ctx context.Context, a *Agent, path, token string, decode func([]byte) (T, error)) (T, error) {
+	body, err := a.fetch(ctx, path, token)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return decodeMasked(body, token, decode)
+}

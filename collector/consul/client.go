@@ -8,11 +8,9 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
-	"slices"
 	"time"
 
 	"github.com/hashicorp/consul/api"
@@ -119,80 +117,6 @@ func (e *HTTPError) Error() string {
 	return msg
 }
 
-// fetch gets one path and returns the body of a 200 answer, or of an answer
-// with one of the other accepted status codes. (Recycling body buffers in a
-// sync.Pool saved about 18 % of a scrape's bytes and no measurable time, at
-// the price of a body that dies on release: dropped, docs/benchmarks.md.)
-func (a *Agent) fetch(ctx context.Context, path, token string, accept ...int) ([]byte, error) {
-	resp, err := a.open(ctx, path, token, accept...)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxBodyBytes+1))
-	if err != nil {
-		return nil, TransportError(ctx, fmt.Errorf("reading body: %w", err))
-	}
-	if len(body) > MaxBodyBytes {
-		return nil, fmt.Errorf("body larger than the %d MiB limit", MaxBodyBytes>>20)
-	}
-	return body, nil
-}
-
-// ErrorHeadBytes is how much of an error answer is read: its start goes
-// into a log line, and the rest may be arbitrarily large.
-const ErrorHeadBytes = 512
-
-// open sends one request and returns the response to an accepted answer,
-// for the caller to read and close. Any other answer is an HTTPError.
-func (a *Agent) open(ctx context.Context, path, token string, accept ...int) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.base+path, nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Accept", "application/json")
-	if token != "" {
-		req.Header.Set("X-Consul-Token", token)
-	}
-	resp, err := a.client.http.Do(req)
-	if err != nil {
-		return nil, TransportError(ctx, err)
-	}
-	if resp.StatusCode == http.StatusOK || slices.Contains(accept, resp.StatusCode) {
-		return resp, nil
-	}
-	defer resp.Body.Close()
-	head, _ := io.ReadAll(io.LimitReader(resp.Body, ErrorHeadBytes))
-	// A proxy's error page or a login redirect may echo the token. The
-	// whole head is redacted before snippet folds and cuts it, so no cut
-	// can leave a piece of the token behind that redaction would miss.
-	red := NewRedactor(token)
-	e := &HTTPError{
-		Code:     resp.StatusCode,
-		Body:     snippet([]byte(red.Redact(string(head)))),
-		Location: red.Redact(resp.Header.Get("Location")),
-	}
-	if resp.StatusCode == http.StatusForbidden {
-		return nil, aclError(e, token != "")
-	}
-	return nil, e
-}
-
-// decodeMasked runs decode over body. Decode errors quote the body (its
-// start, a bad value), cut to a few dozen bytes: when decoding fails and the
-// body holds a piece of the token, the error is made again from the body
-// with the token masked, so that no cut leaves a fragment behind. The body
-// is the caller's buffer and is changed in place; success costs nothing.
-func decodeMasked[T any](body []byte, token string, decode func([]byte) (T, error)) (T, error) {
-	v, err := decode(body)
-	if err != nil && NewRedactor(token).Mask(body) {
-		if _, again := decode(body); again != nil {
-			err = again
-		}
-	}
-	return v, err
-}
-
 // aclError explains a 403 in terms an operator can act on. Consul's own
 // message names the permission that was missing.
 func aclError(e *HTTPError, sentToken bool) error {
@@ -253,14 +177,4 @@ func notServed(err error) error {
 		return fmt.Errorf("%w: %w", ErrNotServed, err)
 	}
 	return err
-}
-
-// fetchDecoded fetches path and decodes a 200 answer with decode.
-func fetchDecoded[T any](ctx context.Context, a *Agent, path, token string, decode func([]byte) (T, error)) (T, error) {
-	body, err := a.fetch(ctx, path, token)
-	if err != nil {
-		var zero T
-		return zero, err
-	}
-	return decodeMasked(body, token, decode)
 }
