@@ -66,7 +66,7 @@ func newApp(c *config) *kingpin.Application {
 	app.Flag("web.idle-timeout", "How long a keep-alive connection to the exporter may stay idle before the exporter closes it.").Default("2m").DurationVar(&c.idleTimeout)
 	app.Flag("web.timeout-offset", "Time subtracted from Prometheus's scrape timeout (X-Prometheus-Scrape-Timeout-Seconds) to leave room for the exposition.").Default("0.25s").DurationVar(&c.timeoutOffset)
 	app.Flag("consul.server", "Consul agent HTTP API address: host:port, http://host:port or https://host:port.").Default("http://localhost:8500").Envar("CONSUL_HTTP_ADDR").StringVar(&c.server)
-	app.Flag("consul.timeout", "Most time a scrape may wait for the Consul agent; the three requests run in parallel within it.").Default("500ms").DurationVar(&c.timeout)
+	app.Flag("consul.timeout", "Most time a scrape may wait for the Consul agent; its requests (three, up to six with the optional collectors) run at once within it.").Default("500ms").DurationVar(&c.timeout)
 	app.Flag("consul.token-file", "File holding the ACL token; re-read when it changes. Without it, the token comes from $CONSUL_HTTP_TOKEN, never from the command line.").Envar("CONSUL_HTTP_TOKEN_FILE").StringVar(&c.tokenFile)
 	app.Flag("consul.ca-file", "CA certificate file to verify the Consul agent's HTTPS certificate.").Envar("CONSUL_CACERT").StringVar(&c.caFile)
 	app.Flag("consul.cert-file", "Client certificate file for Consul agents with verify_incoming.").Envar("CONSUL_CLIENT_CERT").StringVar(&c.certFile)
@@ -122,7 +122,7 @@ func run(args []string) int {
 	lg.SetRedact(token.Redact)
 	client, err := consul.NewClient(consul.ClientOptions{
 		Token: token, CAFile: c.caFile, CertFile: c.certFile, KeyFile: c.keyFile,
-		ServerName: c.serverName, Insecure: c.insecure,
+		ServerName: c.serverName, Insecure: c.insecure, ConnsPerAgent: collector.RequestsPerScrape(c.collectors),
 	})
 	if err != nil {
 		level.Error(logger).Log("msg", "Bad Consul TLS settings", "err", err)

@@ -25,6 +25,18 @@ var scrapers = []Scraper{
 	membersScraper{},
 }
 
+// RequestsPerScrape is the most requests one scrape with opts sends to an
+// agent at once: the units' Requests, summed over those opts enable. The
+// Consul client keeps as many idle connections per agent
+// (consul.ClientOptions.ConnsPerAgent).
+func RequestsPerScrape(opts Options) int {
+	n := 0
+	for _, u := range New(nil, opts).units {
+		n += u.Requests()
+	}
+	return n
+}
+
 // Collector scrapes Consul agents with the units that its options enable
 // (scraper.go). It holds no state of a scrape: each Gather is one, bound to
 // the context it is given, so a handler makes one Collector and shares it.

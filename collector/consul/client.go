@@ -34,6 +34,10 @@ type ClientOptions struct {
 	KeyFile    string
 	ServerName string
 	Insecure   bool
+	// ConnsPerAgent is the most requests one scrape sends to an agent at
+	// once (collector.RequestsPerScrape): as many idle connections are
+	// kept per agent, so that a scrape re-dials none. 0 means 4.
+	ConnsPerAgent int
 }
 
 // Client holds what all agents share: one transport (so keep-alive
@@ -59,7 +63,11 @@ func NewClient(o ClientOptions) (*Client, error) {
 	if (o.CertFile == "") != (o.KeyFile == "") {
 		return nil, errors.New("TLS settings for Consul: --consul.cert-file and --consul.key-file go together")
 	}
-	return &Client{http: newHTTPClient(tlsConf), token: o.Token}, nil
+	idle := o.ConnsPerAgent
+	if idle <= 0 {
+		idle = 4
+	}
+	return &Client{http: newHTTPClient(tlsConf, idle), token: o.Token}, nil
 }
 
 // WithTransport returns a copy of c whose requests go through what wrap
@@ -75,7 +83,7 @@ func (c *Client) WithTransport(wrap func(*http.Transport) http.RoundTripper) *Cl
 // CloseIdleConnections closes the kept-alive connections to every agent.
 func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }
 
-func newHTTPClient(tlsConf *tls.Config) *http.Client {
+func newHTTPClient(tlsConf *tls.Config, idlePerAgent int) *http.Client {
 	return &http.Client{
 		Transport: &http.Transport{
 			Proxy:                  nil, // an agent is reached directly; never via HTTP_PROXY
@@ -83,9 +91,9 @@ func newHTTPClient(tlsConf *tls.Config) *http.Client {
 			TLSClientConfig:        tlsConf,
 			TLSHandshakeTimeout:    10 * time.Second, // the scrape context cuts it shorter
 			MaxResponseHeaderBytes: MaxHeaderBytes,
-			// Three requests per scrape go out at once: keep enough idle
-			// connections per agent that none is re-dialled every scrape.
-			MaxIdleConnsPerHost: 4,
+			// Go keeps 2 idle connections per host by default: a scrape
+			// that sends more at once would re-dial the rest every time.
+			MaxIdleConnsPerHost: idlePerAgent,
 			MaxIdleConns:        1024,
 			IdleConnTimeout:     90 * time.Second,
 			// Go would ask for gzip and Consul would compress its 20 KB

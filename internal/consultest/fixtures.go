@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -130,8 +131,9 @@ func Fixture(t testing.TB, dir string) http.Handler {
 // FixtureServer serves a recorded scenario on loopback and counts requests.
 type FixtureServer struct {
 	*httptest.Server
-	mu   sync.Mutex
-	hits map[string]int
+	mu    sync.Mutex
+	hits  map[string]int
+	conns int
 }
 
 // NewFixtureServer serves the scenario in dir until the test ends.
@@ -139,14 +141,29 @@ func NewFixtureServer(t testing.TB, dir string) *FixtureServer {
 	t.Helper()
 	h := Fixture(t, dir)
 	fs := &FixtureServer{hits: map[string]int{}}
-	fs.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	fs.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fs.mu.Lock()
 		fs.hits[r.URL.Path]++
 		fs.mu.Unlock()
 		h.ServeHTTP(w, r)
 	}))
+	fs.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			fs.mu.Lock()
+			fs.conns++
+			fs.mu.Unlock()
+		}
+	}
+	fs.Start()
 	t.Cleanup(fs.Close)
 	return fs
+}
+
+// Conns counts the connections accepted so far.
+func (fs *FixtureServer) Conns() int {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	return fs.conns
 }
 
 // Hits counts the requests for path so far.

@@ -1,0 +1,56 @@
+package main
+
+import (
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/consul-status-exporter/consul_status_exporter/collector"
+	"github.com/consul-status-exporter/consul_status_exporter/internal/consultest"
+)
+
+// A scrape sends up to collector.RequestsPerScrape requests at once, and the
+// exporter keeps as many connections per agent: 20 scrapes with every
+// optional collector on dial no more connections than one scrape sends at
+// once, on /metrics and on /probe of one agent alike.
+func TestScrapesReuseConnections(t *testing.T) {
+	var c config
+	app := newApp(&c)
+	var args []string
+	for _, f := range app.Model().Flags {
+		if strings.HasPrefix(f.Name, "collector.") && f.IsBoolFlag() && f.Name != "collector.members.servers-only" {
+			args = append(args, "--"+f.Name)
+		}
+	}
+	if _, err := app.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	atOnce := collector.RequestsPerScrape(c.collectors)
+	if atOnce < 6 {
+		t.Fatalf("%v: %d requests at once, want at least the 6 of the core units, autopilot and members", args, atOnce)
+	}
+	for _, probe := range []bool{false, true} {
+		fs := consultest.NewFixtureServer(t, filepath.Join("fixtures", "real-leader"))
+		e := consultest.StartExporter(t, nil, append([]string{"--consul.server=" + fs.URL}, args...)...)
+		path := "/metrics"
+		if probe {
+			u, _ := url.Parse(fs.URL)
+			path = "/probe?target=" + url.QueryEscape(u.Host)
+		}
+		for i := range 20 {
+			s, err := e.TryPath(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, ep := range []string{"members", "autopilot"} {
+				if !strings.Contains(s.Body, `consul_scrape_endpoint_success{endpoint="`+ep+`"} 1`) {
+					t.Fatalf("%s scrape %d: the %s endpoint failed:\n%s", path, i, ep, s.Body)
+				}
+			}
+		}
+		if got := fs.Conns(); got > atOnce {
+			t.Errorf("%s: 20 scrapes opened %d connections to the agent, more than the %d requests one scrape sends at once", path, got, atOnce)
+		}
+	}
+}
