@@ -29,6 +29,7 @@ import (
 	"github.com/consul-status-exporter/consul_status_exporter/collector/consul"
 	"github.com/consul-status-exporter/consul_status_exporter/internal/logging"
 	"github.com/consul-status-exporter/consul_status_exporter/internal/selfmetrics"
+	"github.com/consul-status-exporter/consul_status_exporter/internal/webserver"
 )
 
 const exporterName = "consul_status_exporter"
@@ -36,6 +37,12 @@ const exporterName = "consul_status_exporter"
 // defaultListenAddress: 9100-9999 is fully allocated among exporters, and
 // 9107 is consul_exporter's; this port is in use by no well-known exporter.
 const defaultListenAddress = ":19107"
+
+// defaultMaxRequests: a Prometheus HA pair scrapes twice at once; 8 leave
+// room for a third server and a person with curl. 16 scrapes of answers at
+// the body cap peaked at 439 MB RSS, 8 at the figure in docs/security.md;
+// 8 scrapes of six requests each stay under consul.MaxConnsPerAgent.
+const defaultMaxRequests = 8
 
 type config struct {
 	web           *web.FlagConfig
@@ -53,6 +60,7 @@ type config struct {
 	logFormat     string
 	probeAllowed  string
 	probeMax      int
+	maxRequests   int
 	idleTimeout   time.Duration
 	collectors    collector.Options
 }
@@ -63,6 +71,7 @@ func newApp(c *config) *kingpin.Application {
 	app := kingpin.New(exporterName, "Prometheus exporter for a Consul agent's Raft, Serf and runtime status.")
 	c.web = kingpinflag.AddFlags(app, defaultListenAddress)
 	app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&c.metricsPath)
+	app.Flag("web.max-requests", "Most /metrics scrapes that run at once; one more is answered 503 at once. 0: no bound.").Default(strconv.Itoa(defaultMaxRequests)).IntVar(&c.maxRequests)
 	app.Flag("web.idle-timeout", "How long a keep-alive connection to the exporter may stay idle before the exporter closes it.").Default("2m").DurationVar(&c.idleTimeout)
 	app.Flag("web.timeout-offset", "Time subtracted from Prometheus's scrape timeout (X-Prometheus-Scrape-Timeout-Seconds) to leave room for the exposition.").Default("0.25s").DurationVar(&c.timeoutOffset)
 	app.Flag("consul.server", "Consul agent HTTP API address: host:port, http://host:port or https://host:port.").Default("http://localhost:8500").Envar("CONSUL_HTTP_ADDR").StringVar(&c.server)
@@ -149,6 +158,10 @@ func run(args []string) int {
 		level.Error(logger).Log("msg", "--web.idle-timeout must be positive", "value", c.idleTimeout)
 		return 1
 	}
+	if c.maxRequests < 0 {
+		level.Error(logger).Log("msg", "--web.max-requests cannot be negative", "value", c.maxRequests)
+		return 1
+	}
 	if c.probeMax < 1 {
 		level.Error(logger).Log("msg", "--probe.max-concurrent must be at least 1", "value", c.probeMax)
 		return 1
@@ -165,7 +178,9 @@ func run(args []string) int {
 	}
 
 	self := prometheus.NewRegistry()
+	rejected := webserver.NewRejectedCounter()
 	self.MustRegister(
+		rejected,
 		versioncollector.NewCollector(exporterName),
 		collectors.NewGoCollector(),
 		selfmetrics.NewProcessCollector(),
@@ -177,7 +192,7 @@ func run(args []string) int {
 	opts := collector.HandlerOptions{Timeout: c.timeout, TimeoutOffset: c.timeoutOffset, Logger: logger,
 		Collectors: c.collectors, MaxConcurrentProbes: c.probeMax}
 	mux := http.NewServeMux()
-	mux.Handle(c.metricsPath, collector.MetricsHandler(client.NewAgent(base), self, opts))
+	mux.Handle(c.metricsPath, webserver.LimitInFlight(collector.MetricsHandler(client.NewAgent(base), self, opts), c.maxRequests, rejected, logger))
 	mux.Handle("/probe", collector.ProbeHandler(client, allow, base.Scheme, opts))
 	if c.metricsPath != "/" {
 		landing, err := web.NewLandingPage(web.LandingConfig{

@@ -83,6 +83,9 @@ func (c *Client) WithTransport(wrap func(*http.Transport) http.RoundTripper) *Cl
 // CloseIdleConnections closes the kept-alive connections to every agent.
 func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }
 
+// MaxConnsPerAgent bounds the connections to one agent.
+const MaxConnsPerAgent = 64
+
 func newHTTPClient(tlsConf *tls.Config, idlePerAgent int) *http.Client {
 	return &http.Client{
 		Transport: &http.Transport{
@@ -95,7 +98,13 @@ func newHTTPClient(tlsConf *tls.Config, idlePerAgent int) *http.Client {
 			// that sends more at once would re-dial the rest every time.
 			MaxIdleConnsPerHost: idlePerAgent,
 			MaxIdleConns:        1024,
-			IdleConnTimeout:     90 * time.Second,
+			// However many scrapes run at once, one agent is never asked
+			// over more connections than this (Consul's own default limit,
+			// http_max_conns_per_client, is 200 per client address, shared
+			// with every other local client): the rest wait for one, within
+			// their deadline. 200 callers on /metrics held 525 (issue 19).
+			MaxConnsPerHost: MaxConnsPerAgent,
+			IdleConnTimeout: 90 * time.Second,
 			// Go would ask for gzip and Consul would compress its 20 KB
 			// agent/self on every scrape, only for us to inflate it again:
 			// measured as a quarter of a scrape's latency on loopback.

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/consul-status-exporter/consul_status_exporter/internal/consultest"
+)
+
+// connCounter counts an httptest server's open connections and their peak.
+type connCounter struct {
+	mu         sync.Mutex
+	open, peak int
+}
+
+func (c *connCounter) track(_ net.Conn, s http.ConnState) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch s {
+	case http.StateNew:
+		c.open++
+		c.peak = max(c.peak, c.open)
+	case http.StateClosed, http.StateHijacked:
+		c.open--
+	}
+}
+
+// Issue 19, finding 2: /metrics had no bound on scrapes in flight; 200
+// callers looping on it against an agent that takes 200 ms held 525
+// connections to the agent at once. Now at most --web.max-requests scrapes
+// run (the rest get a 503 at once, counted) and the agent never sees more
+// than consul.MaxConnsPerAgent connections.
+func TestConcurrentScrapesBoundAgentConnections(t *testing.T) {
+	fixture := consultest.Fixture(t, filepath.Join("fixtures", "real-follower"))
+	var conns connCounter
+	agent := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(200 * time.Millisecond)
+		fixture.ServeHTTP(w, r)
+	}))
+	agent.Config.ConnState = conns.track
+	agent.Start()
+	t.Cleanup(agent.Close)
+	// Members and autopilot too: six requests per scrape.
+	e := consultest.StartExporter(t, nil, "--consul.server="+agent.URL, "--consul.timeout=2s",
+		"--collector.members", "--collector.autopilot")
+	_, agentPort, _ := net.SplitHostPort(agent.Listener.Addr().String())
+	port, _ := strconv.Atoi(agentPort)
+	stop := make(chan struct{})
+	var held atomic.Int64
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+			if n := connsTo(e.PID(), port); int64(n) > held.Load() {
+				held.Store(int64(n))
+			}
+		}
+	}()
+	var ok, busy, other atomic.Int64
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 200}, Timeout: 10 * time.Second}
+	flood(200, 3*time.Second, func() {
+		resp, err := client.Get(e.URL + "/metrics")
+		if err != nil {
+			other.Add(1)
+			return
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		switch resp.StatusCode {
+		case http.StatusOK:
+			ok.Add(1)
+		case http.StatusServiceUnavailable:
+			busy.Add(1)
+		default:
+			other.Add(1)
+		}
+	})
+	close(stop)
+	<-sampled
+	conns.mu.Lock()
+	peak := conns.peak
+	conns.mu.Unlock()
+	t.Logf("200 callers for 3 s: %d scrapes answered, %d 503, %d other; the exporter held at most %d connections to the agent (the agent counted %d, closing ones included)",
+		ok.Load(), busy.Load(), other.Load(), held.Load(), peak)
+	if held.Load() > 64 {
+		t.Errorf("the exporter held %d connections to the agent at once, want at most 64", held.Load())
+	}
+	if held.Load() == 0 {
+		t.Errorf("no connection to the agent seen: the sampler is not measuring")
+	}
+	if ok.Load() == 0 || busy.Load() == 0 || other.Load() != 0 {
+		t.Errorf("want scrapes answered and 503s, nothing else")
+	}
+	s := e.Scrape(t)
+	if v := s.Must(t, "consul_status_exporter_scrapes_rejected_total"); v != float64(busy.Load()) {
+		t.Errorf("consul_status_exporter_scrapes_rejected_total %v, callers saw %d 503s", v, busy.Load())
+	}
+}
+
+// connsTo counts pid's open TCP sockets whose remote port is port, from
+// /proc: the process's socket fds matched against /proc/net/tcp.
+func connsTo(pid, port int) int {
+	inodes := map[string]bool{}
+	fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	for _, fd := range fds {
+		if l, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name())); err == nil && strings.HasPrefix(l, "socket:[") {
+			inodes[strings.TrimSuffix(strings.TrimPrefix(l, "socket:["), "]")] = true
+		}
+	}
+	n := 0
+	for _, f := range []string{"tcp", "tcp6"} {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/net/%s", pid, f))
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			fields := strings.Fields(line)
+			if len(fields) < 10 {
+				continue
+			}
+			_, rport, _ := strings.Cut(fields[2], ":")
+			if p, err := strconv.ParseInt(rport, 16, 32); err == nil && int(p) == port && inodes[fields[9]] {
+				n++
+			}
+		}
+	}
+	return n
+}

@@ -1,0 +1,62 @@
+//go:build integration
+
+package integration
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/consul-status-exporter/consul_status_exporter/collector/consul"
+	"github.com/consul-status-exporter/consul_status_exporter/internal/consultest"
+)
+
+// Issue 19, finding 2, for memory: 100 callers on /metrics against an agent
+// whose every answer is just under the body cap took the exporter to 1.4 GB
+// peak RSS. --web.max-requests (8) bounds the scrapes, and so the answers,
+// held at once.
+func TestConcurrentBodyCapAnswers(t *testing.T) {
+	body := []byte(`"` + strings.Repeat("x", consul.MaxBodyBytes-1024) + `"`)
+	var served atomic.Int64
+	agent := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		served.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(body)
+	}))
+	t.Cleanup(agent.Close)
+	e := consultest.StartExporter(t, nil, "--consul.server="+agent.URL, "--consul.timeout=5s")
+	var ok, busy atomic.Int64
+	var wg sync.WaitGroup
+	end := time.Now().Add(5 * time.Second)
+	for range 100 {
+		wg.Go(func() {
+			for time.Now().Before(end) {
+				resp, err := http.Get(e.URL + "/metrics")
+				if err != nil {
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					ok.Add(1)
+				} else {
+					busy.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	rss := peakRSS(t, e.PID())
+	t.Logf("100 callers for 5 s, answers of %d bytes: %d scrapes, %d 503, %d agent requests; peak RSS %.0f MB", len(body), ok.Load(), busy.Load(), served.Load(), float64(rss)/1e6)
+	if ok.Load() == 0 {
+		t.Errorf("no scrape answered")
+	}
+	if rss > 400<<20 {
+		t.Errorf("peak RSS %d MB, want under 400 MB", rss>>20)
+	}
+}
