@@ -204,7 +204,7 @@ func TestEndToEndGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	unstable := regexp.MustCompile(`^(# (HELP|TYPE) )?consul_(scrape_endpoint_duration_seconds|status_exporter_build_info)\b`)
+	unstable := regexp.MustCompile(`^(# (HELP|TYPE) )?consul_(scrape_endpoint_duration_seconds|status_exporter_\w+)\b`)
 	var got []string
 	for _, line := range strings.Split(s.Body, "\n") {
 		if strings.Contains(line, "consul_") && !strings.HasPrefix(line, "# HELP go_") && !unstable.MatchString(line) {
@@ -217,7 +217,7 @@ func TestEndToEndGolden(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(wantLines, "\n") {
 		t.Errorf("binary output differs from %s/metrics.golden:\n--- got\n%s", dir, strings.Join(got, "\n"))
 	}
-	for _, self := range []string{"consul_status_exporter_build_info", "go_goroutines", "process_resident_memory_bytes"} {
+	for _, self := range []string{"consul_status_exporter_build_info", "consul_status_exporter_scrapes_rejected_total", "go_goroutines", "process_resident_memory_bytes"} {
 		if _, ok := s.Families[self]; !ok {
 			t.Errorf("no %s on /metrics", self)
 		}
