@@ -13,7 +13,7 @@ DOCKER_ARCHS   ?= amd64 arm64 armv7 ppc64le s390x
 # crossbuild builds every platform of .promu.yml.
 TEST_PLATFORMS ?= linux/amd64 linux/arm64 linux/armv7 linux/s390x
 
-.PHONY: all build test deps lint unit checkmetrics monitoring integration fuzz soak bench bench-micro image-test demo docker docker-base crossbuild tarballs release-test systemd-test gameday
+.PHONY: all build test deps lint unit checkmetrics monitoring chart-test chart-files integration fuzz soak bench bench-micro image-test demo docker docker-base crossbuild tarballs release-test systemd-test gameday
 
 all: build
 
@@ -31,7 +31,7 @@ FUZZ_BUDGET   ?= 420
 FUZZTIME      ?=
 SOAK_DURATION ?= 5m
 SOAK_REPORT   ?=
-test: deps lint unit bench-micro checkmetrics monitoring integration release-test image-test systemd-test fuzz
+test: deps lint unit bench-micro checkmetrics monitoring chart-test integration release-test image-test systemd-test fuzz
 	$(MAKE) soak SOAK_DURATION=60s
 
 deps:
@@ -44,6 +44,7 @@ lint:
 	$(STATICCHECK) ./...
 	$(STATICCHECK) -tags 'integration soak record release gameday' ./...
 	cd monitoring/schemacheck && $(GO) vet ./...
+	cd charts/test && $(GO) vet ./...
 	@fmt=$$(bash scripts/build-tool.sh tools/jsonnet github.com/google/go-jsonnet/cmd/jsonnetfmt) && \
 		if ! out=$$($$fmt --test $$(git ls-files 'monitoring/*.libsonnet' 'monitoring/*.jsonnet') 2>&1); then echo "jsonnetfmt -i needed: $$out"; exit 1; fi
 
@@ -65,6 +66,20 @@ checkmetrics:
 # overridden _config.
 monitoring:
 	bash scripts/test-monitoring.sh
+
+# The Helm chart (charts/consul-status-exporter), tested in its own module
+# (charts/test) with Helm, etcd, kube-apiserver, prometheus-operator and
+# Prometheus pinned in tools/: helm lint --strict and template, strict
+# decoding into the Kubernetes and prometheus-operator types, a real API
+# server, and the ServiceMonitor end to end to a real Consul cluster.
+chart-test:
+	cd charts/test && $(GO) test -count=1 -v -timeout 30m ./...
+
+# The mixin's rendered files, copied into the chart (Helm reads only files
+# inside it); make chart-test fails when they differ.
+chart-files:
+	cp monitoring/rules.yaml monitoring/alerts.yaml charts/consul-status-exporter/files/
+	cp monitoring/dashboards/consul-status.json charts/consul-status-exporter/files/
 
 # The micro-benchmarks, once each, so that they cannot rot; `make bench`
 # is the measurement (docs/benchmarks.md).
