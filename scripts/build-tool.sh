@@ -19,6 +19,11 @@ version=$(go list -m -f '{{.Version}}' "$(go list -f '{{.Module.Path}}' "$pkg")"
 [[ -n $version ]] || { echo "build-tool: no version of $pkg in $mod/go.mod" >&2; exit 1; }
 name=$(basename "$pkg")
 out=$top/.cache/$name/$version/$name
+mkdir -p "$(dirname "$out")"
+# One build of a tool at a time, whoever asks (test binaries, make targets,
+# other worktrees sharing .cache): a second caller waits, then finds it built.
+exec 9>"$out.lock"
+flock 9
 if [[ ! -x $out ]]; then
   echo "build-tool: building $name $version from $mod (the first time takes minutes)" >&2
   mkdir -p "$(dirname "$out")"

@@ -3,7 +3,11 @@
 # packages if they are missing: promtool and prometheus (package prometheus),
 # buildah and busybox-static (the images), qemu-user-static (the non-amd64
 # binaries run under it), systemd-analyze (package systemd, for the example
-# unit), prometheus-alertmanager (the game day's pager, integration/gameday*).
+# unit), prometheus-alertmanager (the game day's pager, integration/gameday*),
+# iptables and iproute2 (internal/netfault: network faults inside the test
+# binary's own network namespace; Debian's iptables is the nft backend,
+# iptables-legacy works the same: netfault uses only the raw and nat tables'
+# owner, multiport, statistic and comment matches).
 # The image bases of other architectures are Debian's busybox-static
 # of that architecture, fetched by `apt-get download` (build-image-base.sh):
 # dpkg must know those architectures, so they are added here. Debian's
@@ -20,6 +24,8 @@ command -v buildah >/dev/null || need+=(buildah)
 [[ -x /bin/busybox ]] || need+=(busybox-static)
 command -v qemu-aarch64-static >/dev/null || need+=(qemu-user-static)
 command -v systemd-analyze >/dev/null || need+=(systemd)
+command -v iptables >/dev/null || need+=(iptables)
+command -v ip >/dev/null || need+=(iproute2)
 add=()
 if command -v dpkg >/dev/null; then
   known=" $(dpkg --print-architecture) $(dpkg --print-foreign-architectures | tr '\n' ' ') "
