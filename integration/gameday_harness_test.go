@@ -12,6 +12,7 @@ package integration
 // gameday) is the full run behind make gameday.
 
 import (
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -48,7 +49,7 @@ const (
 var contenders = []string{contOurs, contAwesome, contGrafana}
 
 // theirRules are the rules operators copy today, written from their
-// documented expressions (issue 11), each contender in a group of its own
+// documented expressions, each contender in a group of its own
 // and restricted to consul_exporter's job. The grafana mixin's ConsulPeers
 // compares with the cluster's server count, 3 as published; an operator of
 // a 5-server cluster writes 5 (theirRulesFor).
@@ -827,7 +828,7 @@ func instanceOf(l map[string]string) string {
 	return "cluster"
 }
 
-// writeTimeline writes every event as JSON lines.
+// writeTimeline writes every event as gzipped JSON lines (zcat reads them).
 func writeTimeline(path string, events []event) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
@@ -836,12 +837,17 @@ func writeTimeline(path string, events []event) error {
 	if err != nil {
 		return err
 	}
-	enc := json.NewEncoder(f)
+	zw := gzip.NewWriter(f)
+	enc := json.NewEncoder(zw)
 	for _, e := range events {
 		if err := enc.Encode(e); err != nil {
 			f.Close()
 			return err
 		}
+	}
+	if err := zw.Close(); err != nil {
+		f.Close()
+		return err
 	}
 	return f.Close()
 }

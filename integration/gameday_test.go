@@ -44,8 +44,8 @@ func selectFaults(fs []fault) []fault {
 }
 
 // TestGameDay is make gameday: the shipped rules and the rules operators
-// copy today, side by side, through a real Alertmanager, on every fault of
-// issue 11 that fits; the two raft_multiplier clusters run at once.
+// copy today, side by side, through a real Alertmanager, on every fault that
+// docs/gameday.md lists; all seven clusters run at once.
 func TestGameDay(t *testing.T) {
 	obs := *gameDayObserve
 	var mu sync.Mutex
@@ -57,9 +57,9 @@ func TestGameDay(t *testing.T) {
 			s.Results = append(s.Results, g.run(f))
 		}
 		if *gameDayReport != "" {
-			// "A. 3 servers, …" is written to gameday/a.jsonl.
+			// "A. 3 servers, …" is written to gameday/a.jsonl.gz.
 			name := strings.ToLower(strings.SplitN(title, ".", 2)[0])
-			path := filepath.Join(filepath.Dir(*gameDayReport), "gameday", name+".jsonl")
+			path := filepath.Join(filepath.Dir(*gameDayReport), "gameday", name+".jsonl.gz")
 			if err := writeTimeline(path, g.snapshot()); err != nil {
 				t.Error(err)
 			}
@@ -68,7 +68,7 @@ func TestGameDay(t *testing.T) {
 		runs = append(runs, s)
 		mu.Unlock()
 	}
-	// Eight clusters at once, so that the run takes about 25 minutes on a
+	// Seven clusters at once, so that the run takes about 20 minutes on a
 	// shared machine: Consul's failures, planned work, and monitoring-only
 	// faults at raft_multiplier 1, the same failures at Consul's default
 	// multiplier, and two 5-server clusters (autopilot's dead-server cleanup
@@ -128,7 +128,7 @@ func TestGameDay(t *testing.T) {
 		}
 		sort.Slice(runs, func(i, j int) bool { return runs[i].Title < runs[j].Title })
 		var b strings.Builder
-		writeReport(&b, runs, fmt.Sprintf("Measured %s by `make gameday` (integration/gameday_test.go). A page is a critical alert's notification reaching the harness's webhook through Alertmanager; times are from the fault. Raw timelines: [gameday/](gameday/) (`a.jsonl` … `g.jsonl`, one per cluster: alert state changes polled every second, notifications, failovers, key series every 5s).\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC")))
+		writeReport(&b, runs, fmt.Sprintf("Measured %s by `make gameday` (integration/gameday_test.go). A page is a critical alert's notification reaching the harness's webhook through Alertmanager; times are from the fault. Raw timelines: [gameday/](gameday/) (`a.jsonl.gz` … `g.jsonl.gz`, gzipped JSON lines, one per cluster: alert state changes polled every second, notifications, failovers, key series every 5s).\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC")))
 		if err := spliceReport(*gameDayReport, b.String()); err != nil {
 			t.Error(err)
 		}
