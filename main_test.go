@@ -17,11 +17,11 @@ import (
 	"github.com/consul-status-exporter/consul_status_exporter/internal/consultest"
 )
 
-// readmeTable returns the rows of the README table whose header starts
-// with header, as cells with the backticks removed.
-func readmeTable(t *testing.T, header string) [][]string {
+// docTable returns the rows of the table in the Markdown file doc whose
+// header starts with header, as cells with the backticks removed.
+func docTable(t *testing.T, doc, header string) [][]string {
 	t.Helper()
-	f, err := os.Open("README.md")
+	f, err := os.Open(doc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +53,7 @@ func readmeTable(t *testing.T, header string) [][]string {
 func TestReadmeFlagsTable(t *testing.T) {
 	var c config
 	app := newApp(&c)
-	rows := readmeTable(t, "| Flag | Default | Environment |")
+	rows := docTable(t, "README.md", "| Flag | Default | Environment |")
 	if len(rows) == 0 {
 		t.Fatal("no flag table in README.md")
 	}
@@ -90,9 +90,12 @@ func TestReadmeFlagsTable(t *testing.T) {
 	}
 }
 
-// The README's metric table lists exactly the collector's metrics and labels.
-func TestReadmeMetricsTable(t *testing.T) {
-	rows := readmeTable(t, "| Metric | Labels | Meaning |")
+// docs/metrics.md's table lists exactly the collector's metrics and labels.
+func TestMetricsTable(t *testing.T) {
+	rows := docTable(t, "docs/metrics.md", "| Metric | Labels | Meaning |")
+	if len(rows) == 0 {
+		t.Fatal("no metric table in docs/metrics.md")
+	}
 	got := map[string]string{}
 	for _, r := range rows {
 		got[r[0]] = strings.ReplaceAll(r[1], " ", "")
@@ -103,14 +106,14 @@ func TestReadmeMetricsTable(t *testing.T) {
 	}
 	for name, labels := range want {
 		if l, ok := got[name]; !ok {
-			t.Errorf("metric %s is missing from the README", name)
+			t.Errorf("metric %s is missing from docs/metrics.md", name)
 		} else if l != labels {
-			t.Errorf("%s: README labels %q, collector %q", name, l, labels)
+			t.Errorf("%s: docs/metrics.md labels %q, collector %q", name, l, labels)
 		}
 	}
 	for name := range got {
 		if _, ok := want[name]; !ok {
-			t.Errorf("README lists %s, which the collector does not emit", name)
+			t.Errorf("docs/metrics.md lists %s, which the collector does not emit", name)
 		}
 	}
 }

@@ -72,7 +72,9 @@ func parseFlags(args []string) (*options, error) {
 		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 		for name, v := range map[string]string{"n": "200", "long": "0", "slow-n": "3", "slow-ce-n": "1", "idle": "1s"} {
 			if !set[name] {
-				fs.Set(name, v)
+				if err := fs.Set(name, v); err != nil {
+					return nil, err
+				}
 			}
 		}
 	}

@@ -1,3 +1,7 @@
+// Package collector is the Prometheus side of the exporter: one unit per
+// Consul endpoint (scraper.go), the loop that runs them for one scrape
+// (this file), the metric table, the exposition and the /metrics and
+// /probe handlers. The Consul side is package consul.
 package collector
 
 import (

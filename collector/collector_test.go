@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/consul-status-exporter/consul_status_exporter/internal/consultest"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -24,6 +23,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/consul-status-exporter/consul_status_exporter/collector/consul"
+	"github.com/consul-status-exporter/consul_status_exporter/internal/consultest"
 )
 
 // The first scrape of a released Consul finds /v1/status/info missing and

@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/consul-status-exporter/consul_status_exporter/internal/consultest"
 	"github.com/go-kit/log"
 
 	"github.com/consul-status-exporter/consul_status_exporter/collector/consul"
+	"github.com/consul-status-exporter/consul_status_exporter/internal/consultest"
 )
 
 // Prometheus servers in HA pairs, and people with curl, scrape one exporter

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"flag"
-	"github.com/consul-status-exporter/consul_status_exporter/internal/consultest"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -18,6 +17,7 @@ import (
 	"github.com/go-kit/log"
 
 	"github.com/consul-status-exporter/consul_status_exporter/collector/consul"
+	"github.com/consul-status-exporter/consul_status_exporter/internal/consultest"
 )
 
 var update = flag.Bool("update", false, "rewrite fixtures/*/metrics.golden and log.golden")

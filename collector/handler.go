@@ -12,8 +12,9 @@ import (
 	"github.com/consul-status-exporter/consul_status_exporter/collector/consul"
 )
 
-// HandlerOptions is what both handlers share: how long a scrape may take,
-// where it logs, and which optional collectors run.
+// HandlerOptions configures MetricsHandler and ProbeHandler: how long a
+// scrape may take, where it logs, which optional collectors run, and the
+// bounds on /probe.
 type HandlerOptions struct {
 	// Timeout is the most a scrape of Consul may take (--consul.timeout).
 	Timeout time.Duration

@@ -16,10 +16,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/consul-status-exporter/consul_status_exporter/internal/consultest"
 	"github.com/go-kit/log"
 
 	"github.com/consul-status-exporter/consul_status_exporter/collector/consul"
+	"github.com/consul-status-exporter/consul_status_exporter/internal/consultest"
 )
 
 // The hostile suite puts the real MetricsHandler in front of a fake Consul
@@ -436,8 +436,9 @@ func TestHostileTokenEchoes(t *testing.T) {
 	}
 }
 
-// tinyMembers is the amplification of issue 10: some 4 MiB of members of
-// a dozen bytes each, 2.2 million series before the caps.
+// tinyMembers is the amplification an outside review found
+// (docs/security.md): some 4 MiB of members of a dozen bytes each, 2.2
+// million series before the caps.
 var tinyMembers = sync.OnceValue(func() string {
 	n := 0
 	for size := 1; size < consul.MaxBodyBytes-32; n++ {

@@ -63,7 +63,7 @@ func TestRedactor(t *testing.T) {
 		})
 	}
 	// No token, nothing to hide; a short token is hidden whole.
-	var none *consul.Redactor = consul.NewRedactor("")
+	none := consul.NewRedactor("")
 	if got := none.Redact(uuidToken); got != uuidToken || none.Mask([]byte(uuidToken)) {
 		t.Errorf("the nil Redactor changed %q to %q", uuidToken, got)
 	}

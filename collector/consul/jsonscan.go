@@ -7,8 +7,11 @@ import (
 
 // objectMember returns the raw value of key in the JSON object body without
 // decoding the other members. /v1/agent/self is ~12-20 KB of Config,
-// DebugConfig, Member and Meta around a ~1.5 KB Stats object; decoding all
-// of it was the largest part of a scrape's CPU (measured). The scan checks
+// DebugConfig, Member and Meta around a ~1.5 KB Stats object; the scan takes
+// about half the time of decoding all of it with encoding/json
+// (BenchmarkDecodeAgentSelf, docs/benchmarks.md), a gain within the noise of
+// a whole scrape; it stays because the members list reader (members.go)
+// needs it to bound each member in bytes, which encoding/json cannot. The scan checks
 // the object's structure (strings, nesting, separators) but not the grammar
 // inside the members it skips; the member it returns is decoded in full by
 // the caller. found is false when the object has no such member.

@@ -17,8 +17,9 @@ func (a *Agent) Peers(ctx context.Context, token string) ([]string, error) {
 	return nil, fmt.Errorf("%s: %w", PathPeers, err)
 }
 
-// Raft clusters have a handful of voters; a peer list longer than this is
-// not a Raft configuration, and would flood Prometheus with series.
+// MaxPeers bounds the peer list. Raft clusters have a handful of voters; a
+// list longer than this is not a Raft configuration, and would flood
+// Prometheus with series.
 const MaxPeers = 256
 
 // DecodePeers decodes /v1/status/peers: a JSON list of addresses. Consul

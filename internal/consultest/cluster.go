@@ -511,7 +511,7 @@ func (c *Cluster) certFor(a *Agent) (cert, key string) {
 	base := "dc1-client-consul-0"
 	if a.Server {
 		var n int
-		fmt.Sscanf(a.Name, "s%d", &n)
+		_, _ = fmt.Sscanf(a.Name, "s%d", &n) // servers are named s1, s2, ...
 		base = fmt.Sprintf("dc1-server-consul-%d", n-1)
 	}
 	return filepath.Join(dir, base+".pem"), filepath.Join(dir, base+"-key.pem")

@@ -22,7 +22,7 @@ func JSONList(n int, each func(i int) string) string {
 
 // RealisticMember is member i of /v1/agent/members as Consul 1.22 lists it,
 // with the tags of a real agent: 363-367 bytes, the size of the members of
-// the clusters measured in issue 10. server sets role "consul".
+// the clusters measured in the outside review (docs/security.md). server sets role "consul".
 func RealisticMember(i int, server bool) string {
 	role := "node"
 	if server {

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// The process-wide log budget. The collector's per-endpoint limiter folds
+// BudgetConfig is the process-wide log budget. The collector's per-endpoint limiter folds
 // repeats of one agent endpoint; it cannot see a caller who probes a
 // different dead target each time (three lines per probe: 13,000-20,000
 // lines in 3 s from 4 callers on main before this), or the lines the
@@ -28,7 +28,7 @@ type BudgetConfig struct {
 	Summary       time.Duration
 }
 
-// DefaultBudget: at most 100+20 lines in the first seconds of any flood,
+// DefaultBudget is at most 100+20 lines in the first seconds of any flood,
 // then 6 a minute, one new kind a minute, and the summary.
 var DefaultBudget = BudgetConfig{
 	Burst:         100,

@@ -52,7 +52,7 @@ func newLogger(w io.Writer, lvl, format string, cfg BudgetConfig, now func() tim
 	}
 	l.budget = newBudget(cfg, now)
 	l.budget.summarize = l.summarize
-	var filtered log.Logger = level.NewFilter(gate{l}, level.Allow(level.ParseDefault(lvl, level.InfoValue())))
+	filtered := level.NewFilter(gate{l}, level.Allow(level.ParseDefault(lvl, level.InfoValue())))
 	l.Kit = log.With(filtered, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller)
 	var sl slog.LevelVar
 	sl.Set(map[string]slog.Level{"debug": slog.LevelDebug, "warn": slog.LevelWarn, "error": slog.LevelError}[lvl]) // info: 0
@@ -128,7 +128,7 @@ func redactValue(red func(string) string, v any) any {
 }
 
 func (l *Logger) summarize(notLogged, kinds int, top string, over time.Duration) {
-	l.write([]any{"ts", l.budget.now().UTC(), "level", level.WarnValue(),
+	_ = l.write([]any{"ts", l.budget.now().UTC(), "level", level.WarnValue(),
 		"msg", "Log budget exceeded: similar lines were not logged",
 		"not_logged", notLogged, "kinds", kinds, "most_of", top, "over", over.Round(time.Second)})
 }
