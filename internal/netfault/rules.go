@@ -3,6 +3,7 @@ package netfault
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net/netip"
 	"os/exec"
@@ -160,7 +161,12 @@ func (n *Net) apply(s Spec) (*Fault, error) {
 	if err := iptables("-t", "raw", "-N", f.chain); err != nil {
 		return nil, err
 	}
-	n.t.Cleanup(func() { f.heal() })
+	n.t.Cleanup(func() {
+		// A rule left behind outlives the test: that is a failure.
+		if err := f.heal(); err != nil {
+			n.t.Error(err)
+		}
+	})
 	ports := portList(s.Ports)
 	for _, l := range links {
 		for _, proto := range []string{"tcp", "udp"} {
@@ -184,8 +190,7 @@ func (n *Net) apply(s Spec) (*Fault, error) {
 	f.At = time.Now()
 	f.Checked = probeAll(f.probeLinks(), s.Drop)
 	if err := f.verify(f.Checked, true); err != nil {
-		f.heal()
-		return nil, err
+		return nil, errors.Join(err, f.heal())
 	}
 	return f, nil
 }
