@@ -61,6 +61,7 @@ type config struct {
 	probeAllowed  string
 	probeMax      int
 	maxRequests   int
+	maxConns      int
 	idleTimeout   time.Duration
 	collectors    collector.Options
 }
@@ -72,6 +73,7 @@ func newApp(c *config) *kingpin.Application {
 	c.web = kingpinflag.AddFlags(app, defaultListenAddress)
 	app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&c.metricsPath)
 	app.Flag("web.max-requests", "Most /metrics scrapes that run at once; one more is answered 503 at once. 0: no bound.").Default(strconv.Itoa(defaultMaxRequests)).IntVar(&c.maxRequests)
+	app.Flag("web.max-connections", "Most connections each listen address accepts at once; more wait to be accepted. 0: no bound.").Default(strconv.Itoa(webserver.DefaultMaxConnections)).IntVar(&c.maxConns)
 	app.Flag("web.idle-timeout", "How long a keep-alive connection to the exporter may stay idle before the exporter closes it.").Default("2m").DurationVar(&c.idleTimeout)
 	app.Flag("web.timeout-offset", "Time subtracted from Prometheus's scrape timeout (X-Prometheus-Scrape-Timeout-Seconds) to leave room for the exposition.").Default("0.25s").DurationVar(&c.timeoutOffset)
 	app.Flag("consul.server", "Consul agent HTTP API address: host:port, http://host:port or https://host:port.").Default("http://localhost:8500").Envar("CONSUL_HTTP_ADDR").StringVar(&c.server)
@@ -158,8 +160,8 @@ func run(args []string) int {
 		level.Error(logger).Log("msg", "--web.idle-timeout must be positive", "value", c.idleTimeout)
 		return 1
 	}
-	if c.maxRequests < 0 {
-		level.Error(logger).Log("msg", "--web.max-requests cannot be negative", "value", c.maxRequests)
+	if c.maxRequests < 0 || c.maxConns < 0 {
+		level.Error(logger).Log("msg", "--web.max-requests and --web.max-connections cannot be negative", "max_requests", c.maxRequests, "max_connections", c.maxConns)
 		return 1
 	}
 	if c.probeMax < 1 {
@@ -226,9 +228,11 @@ func run(args []string) int {
 		// Prometheus keeps its connection between scrapes.
 		IdleTimeout: c.idleTimeout,
 		ErrorLog:    lg.Std,
+		// What a scraper needs (webserver.MaxHeaderBytes), not Go's 1 MiB.
+		MaxHeaderBytes: webserver.MaxHeaderBytes,
 	}
 	served := make(chan error, 1)
-	go func() { served <- web.ListenAndServe(server, c.web, toolkitLogger) }()
+	go func() { served <- webserver.ListenAndServe(server, c.web, c.maxConns, toolkitLogger) }()
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM, os.Interrupt)
 	select {

@@ -4,8 +4,10 @@ package integration
 
 import (
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -58,5 +60,51 @@ func TestConcurrentBodyCapAnswers(t *testing.T) {
 	}
 	if rss > 400<<20 {
 		t.Errorf("peak RSS %d MB, want under 400 MB", rss>>20)
+	}
+}
+
+// Issue 19, finding 3: Go's default MaxHeaderBytes is 1 MB, on as many
+// connections as a caller opens, before basic auth: 400 connections each
+// sending ~1 MB of unfinished headers took RSS from 14 MB to 550-600 MB.
+// Headers are now capped at 8 KiB (the rest is a 431 and a closed
+// connection) and connections at --web.max-connections; the 400 callers
+// keep reconnecting for 5 s, and a scrape still works.
+func TestHostileHeaderConnections(t *testing.T) {
+	fs := consultest.NewFixtureServer(t, filepath.Join(consultest.RepoRoot(), "fixtures", "real-follower"))
+	e := consultest.StartExporter(t, nil, "--consul.server="+fs.URL)
+	addr := strings.TrimPrefix(e.URL, "http://")
+	line := []byte("X-Filler: " + strings.Repeat("a", 16<<10-12) + "\r\n")
+	var sent atomic.Int64
+	var wg sync.WaitGroup
+	end := time.Now().Add(5 * time.Second)
+	for range 400 {
+		wg.Go(func() {
+			for time.Now().Before(end) {
+				c, err := net.DialTimeout("tcp", addr, time.Second)
+				if err != nil {
+					continue
+				}
+				c.SetDeadline(end)
+				c.Write([]byte("GET /metrics HTTP/1.1\r\nHost: x\r\n"))
+				for range 64 { // 1 MiB of headers, never finished
+					n, err := c.Write(line)
+					sent.Add(int64(n))
+					if err != nil {
+						break
+					}
+				}
+				c.Close()
+			}
+		})
+	}
+	wg.Wait()
+	s := e.Scrape(t)
+	rss := peakRSS(t, e.PID())
+	t.Logf("400 callers for 5 s sent %d MB of unfinished headers; peak RSS %.0f MB", sent.Load()>>20, float64(rss)/1e6)
+	if v := s.Must(t, "consul_up"); v != 1 {
+		t.Errorf("consul_up %v after the flood", v)
+	}
+	if rss > 200<<20 {
+		t.Errorf("peak RSS %d MB, want under 200 MB", rss>>20)
 	}
 }

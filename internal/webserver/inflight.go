@@ -26,7 +26,7 @@ func LimitInFlight(h http.Handler, max int, rejected prometheus.Counter, logger 
 		return h
 	}
 	slots := make(chan struct{}, max)
-	var lastLogged atomic.Int64
+	var busy everyMinute
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case slots <- struct{}{}:
@@ -35,7 +35,7 @@ func LimitInFlight(h http.Handler, max int, rejected prometheus.Counter, logger 
 		default:
 			rejected.Inc()
 			// One line a minute: the counter has the rest.
-			if now, last := time.Now().UnixNano(), lastLogged.Load(); now-last > int64(time.Minute) && lastLogged.CompareAndSwap(last, now) {
+			if busy.due() {
 				level.Warn(logger).Log("msg", "Too many scrapes at once: answered 503", "max_requests", max, "path", r.URL.Path)
 			}
 			http.Error(w, fmt.Sprintf("Limit of concurrent requests reached (%d, --web.max-requests), try again later.", max), http.StatusServiceUnavailable)
@@ -49,4 +49,13 @@ func NewRejectedCounter() prometheus.Counter {
 		Name: "consul_status_exporter_scrapes_rejected_total",
 		Help: "Scrapes of /metrics answered 503 because --web.max-requests were already in flight.",
 	})
+}
+
+// everyMinute says yes at most once a minute: for refusals that a counter
+// or the caller's status code already records, one line is enough.
+type everyMinute struct{ last atomic.Int64 }
+
+func (e *everyMinute) due() bool {
+	now, last := time.Now().UnixNano(), e.last.Load()
+	return now-last > int64(time.Minute) && e.last.CompareAndSwap(last, now)
 }
