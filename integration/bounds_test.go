@@ -108,3 +108,40 @@ func TestHostileHeaderConnections(t *testing.T) {
 		t.Errorf("peak RSS %d MB, want under 200 MB", rss>>20)
 	}
 }
+
+// A caller that sends its headers a byte at a time is cut by the server's
+// ReadHeaderTimeout (10 s), whatever it still sends: a guard on a bound
+// that predates issue 19, which counted on it for slow-header callers.
+func TestSlowHeadersCut(t *testing.T) {
+	fs := consultest.NewFixtureServer(t, filepath.Join(consultest.RepoRoot(), "fixtures", "real-follower"))
+	e := consultest.StartExporter(t, nil, "--consul.server="+fs.URL)
+	c, err := net.Dial("tcp", strings.TrimPrefix(e.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	start := time.Now()
+	msg := "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: " + strings.Repeat("a", 100)
+	closed := time.Duration(0)
+	for i := 0; i < len(msg) && time.Since(start) < 30*time.Second; i++ {
+		if _, err := c.Write([]byte{msg[i]}); err != nil {
+			closed = time.Since(start)
+			break
+		}
+		// A closed connection shows as a read that returns at once.
+		c.SetReadDeadline(time.Now().Add(250 * time.Millisecond))
+		if _, err := c.Read(make([]byte, 1)); err == nil || !isTimeout(err) {
+			closed = time.Since(start)
+			break
+		}
+	}
+	t.Logf("a caller sending a header byte every 250 ms was cut after %v", closed.Round(time.Millisecond))
+	if closed == 0 || closed < 9*time.Second || closed > 15*time.Second {
+		t.Errorf("cut after %v, want about 10 s (ReadHeaderTimeout)", closed)
+	}
+}
+
+func isTimeout(err error) bool {
+	ne, ok := err.(net.Error)
+	return ok && ne.Timeout()
+}
