@@ -94,19 +94,19 @@ func TestTokenFileReload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v, err := tok.Get(); v != "first" || err != nil {
+	if v, err := tokenNow(tok); v != "first" || err != nil {
 		t.Fatalf("Get = %q, %v; want the file's token over the environment's", v, err)
 	}
 	// A rotation: new content (and size), picked up without a restart.
 	if err := os.WriteFile(path, []byte("second-token"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if v, _ := tok.Get(); v != "second-token" {
+	if v, _ := tokenNow(tok); v != "second-token" {
 		t.Errorf("after rotation Get = %q", v)
 	}
 	// The file vanishes mid-rotation: keep the last good token, say why.
 	os.Remove(path)
-	v, err := tok.Get()
+	v, err := tokenNow(tok)
 	if v != "second-token" || err == nil {
 		t.Errorf("with the file gone Get = %q, %v", v, err)
 	}

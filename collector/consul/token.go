@@ -67,15 +67,10 @@ func NewToken(path, value string) (*Token, error) {
 	return t, nil
 }
 
-// Get returns the current token. When the file has become unusable, the
-// last good token stays in use and the error says why, once per problem, so
-// that a half-finished rotation neither turns into ACL denials nor floods
-// the log.
-func (t *Token) Get() (string, error) {
-	v, _, err := t.current()
-	return v, err
-}
-
+// current returns the token to send now and its Redactor. When the file has
+// become unusable, the last good token stays in use and the error says why,
+// once per problem, so that a half-finished rotation neither turns into ACL
+// denials nor floods the log.
 func (t *Token) current() (string, *Redactor, error) {
 	if t == nil {
 		return "", nil, nil
