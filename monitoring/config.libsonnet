@@ -63,6 +63,33 @@
     candidateStuckFor: '1m',
     quorumAtRiskFor: '2m',
 
+    // Beyond one datacenter (alerts/federation.libsonnet). Each reads only
+    // what the exporters of its own datacenter report, so that one
+    // Prometheus per datacenter (Prometheus's advice for federation) sees
+    // the others through its own servers' eyes.
+    //
+    // ConsulACLReplicationStale: replication enabled, and its last error
+    // newer than its last success, not running, or no success for
+    // aclReplicationMaxAgeSeconds. In a quiet cluster a success is
+    // recorded when a blocking query to the primary returns, at most every
+    // 5m plus jitter (Consul's default max_query_time), hence 15m.
+    aclReplicationStaleFor: '2m',
+    aclReplicationMaxAgeSeconds: 900,
+    // ConsulPeeringUnhealthy: a peering no exporter reports ACTIVE, or
+    // ACTIVE without a heartbeat or a message for peeringSilenceSeconds
+    // (Consul sends a heartbeat every 15s).
+    peeringUnhealthyFor: '2m',
+    peeringSilenceSeconds: 120,
+    // ConsulDatacenterUnreachable / ConsulWANServersFailed.
+    datacenterUnreachableFor: '2m',
+    wanServersFailedFor: '5m',
+    // ConsulVersionSkew: servers of one datacenter on more than one Consul
+    // version for longer than a rolling upgrade takes.
+    versionSkewFor: '1h',
+    // ConsulServerTrailing: a server more than autopilot's max_trailing_logs
+    // behind the leader, for this long.
+    serverTrailingFor: '2m',
+
     // The Grafana dashboard.
     dashboardUid: 'consul-status-exporter',
     dashboardTitle: 'Consul Raft and Serf status',

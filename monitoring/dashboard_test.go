@@ -181,6 +181,14 @@ var wantPanels = map[string]string{
 	"Consul versions":                     "table",
 	"Scrape success per endpoint":         "timeseries",
 	"Scrape duration per endpoint":        "timeseries",
+	// Beyond one datacenter.
+	"WAN servers per datacenter":               "timeseries",
+	"Datacenter leaders":                       "timeseries",
+	"ACL replication: time since last success": "timeseries",
+	"Peering state":                            "timeseries",
+	"Peering: time since last message":         "timeseries",
+	"Server versions":                          "timeseries",
+	"Log entries behind the leader":            "timeseries",
 }
 
 func TestDashboardPanels(t *testing.T) {

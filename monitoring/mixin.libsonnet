@@ -11,5 +11,6 @@ local checked = {
 (import 'config.libsonnet') +
 (import 'rules/rules.libsonnet') +
 (import 'alerts/alerts.libsonnet') +
+(import 'alerts/federation.libsonnet') +
 (import 'dashboards/dashboards.libsonnet') +
 checked

@@ -53,6 +53,9 @@ var wantAlerts = map[string]string{
 	"ConsulFollowerLagging": "warning", "ConsulSerfMembersFailed": "warning", "ConsulFSMPending": "warning",
 	"ConsulMultipleLeaders": "critical", "ConsulServersDisagree": "warning", "ConsulCandidateStuck": "warning",
 	"ConsulQuorumAtRisk": "warning",
+	// Beyond one datacenter (alerts/federation.libsonnet).
+	"ConsulACLReplicationStale": "warning", "ConsulPeeringUnhealthy": "warning", "ConsulDatacenterUnreachable": "warning",
+	"ConsulWANServersFailed": "warning", "ConsulVersionSkew": "warning", "ConsulServerTrailing": "warning",
 }
 
 func TestRulesShape(t *testing.T) {

@@ -228,6 +228,33 @@
     timeseries('Scrape duration per endpoint', 'Time each Consul endpoint took to answer during the scrape (consul_scrape_endpoint_duration_seconds).', 's', pos(12, 47, 12, 8), [
       target('A', 'consul_scrape_endpoint_duration_seconds{%(m)s}', '{{instance}} {{endpoint}}'),
     ]),
+
+    // The optional collectors beyond one datacenter; empty without them.
+    row('Beyond one datacenter', 55),
+    timeseries('WAN servers per datacenter', 'Servers of each federated datacenter in the WAN pool by Serf status, as the selected servers see them (consul_wan_servers, --collector.wan-servers). Failed servers of another datacenter: it is down or the WAN is cut.', 'short', pos(0, 56, 8, 8), [
+      target('A', 'max by (%(G)s, datacenter, status) (consul_wan_servers{%(m)s})', '{{datacenter}} {{status}}'),
+    ]),
+    timeseries('Datacenter leaders', "Whether each datacenter's leader answers through the selected servers (consul_datacenter_leader, --collector.datacenter-leader): 0 is a datacenter without a leader or out of reach.", 'short', pos(8, 56, 8, 8), [
+      target('A', 'max by (%(G)s, datacenter) (consul_datacenter_leader{%(m)s})', '{{datacenter}}'),
+    ]) + { fieldConfig+: { defaults+: { min: 0, max: 1 } } },
+    timeseries('ACL replication: time since last success', 'Seconds since ACL replication from the primary last succeeded on each server of a secondary datacenter (consul_acl_replication_last_success_timestamp_seconds, --collector.acl-replication), and since it last failed. An error newer than the success is ConsulACLReplicationStale.', 's', pos(16, 56, 8, 8), [
+      target('A', 'time() - consul_acl_replication_last_success_timestamp_seconds{%(m)s}', '{{instance}} success'),
+      target('B', 'time() - consul_acl_replication_last_error_timestamp_seconds{%(m)s}', '{{instance}} error'),
+    ]),
+    timeseries('Peering state', "Each cluster peering's current state (consul_peering_state, --collector.peerings); healthy is ACTIVE.", 'short', pos(0, 64, 8, 8), [
+      target('A', 'max by (%(G)s, peer, state) (consul_peering_state{%(m)s}) == 1', '{{peer}} {{state}}'),
+    ]),
+    timeseries('Peering: time since last message', 'Seconds since the freshest heartbeat and message from each peer (consul_peering_last_heartbeat_timestamp_seconds, consul_peering_last_receive_timestamp_seconds); Consul sends a heartbeat every 15s.', 's', pos(8, 64, 8, 8), [
+      target('A', 'time() - max by (%(G)s, peer) (consul_peering_last_heartbeat_timestamp_seconds{%(m)s})', '{{peer}} heartbeat'),
+      target('B', 'time() - max by (%(G)s, peer) (consul_peering_last_receive_timestamp_seconds{%(m)s})', '{{peer}} message'),
+    ]),
+    timeseries('Server versions', 'How many servers run each Consul version, per autopilot (consul_autopilot_server_version_info, --collector.autopilot). More than one line for long is ConsulVersionSkew.', 'short', pos(16, 64, 8, 8), [
+      target('A', 'count by (%(G)s, version) (max by (%(G)s, server_id, version) (consul_autopilot_server_version_info{%(m)s}))', '{{version}}'),
+    ]),
+    timeseries('Log entries behind the leader', "Per autopilot, how far each server's last index is behind the highest, against autopilot's max_trailing_logs (consul_autopilot_server_last_index, consul_autopilot_config_max_trailing_logs, --collector.autopilot-config). Above the limit is ConsulServerTrailing.", 'short', pos(0, 72, 24, 8), [
+      target('A', 'max by (%(G)s) (max by (%(G)s, server_id) (consul_autopilot_server_last_index{%(m)s})) - on (%(G)s) group_right max by (%(G)s, name) (consul_autopilot_server_last_index{%(m)s})', '{{name}}'),
+      target('B', 'max by (%(G)s) (consul_autopilot_config_max_trailing_logs{%(m)s})', 'max_trailing_logs'),
+    ]),
   ],
 
   grafanaDashboards+:: {
