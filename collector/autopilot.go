@@ -22,6 +22,7 @@ var (
 	autopilotSrvContactDesc  = desc("autopilot_server_last_contact_seconds", "Time since this server last heard from the leader, per autopilot, in seconds.", autopilotServerLabels...)
 	autopilotSrvLastIdxDesc  = desc("autopilot_server_last_index", "Index of the last Raft log entry on this server, per autopilot.", autopilotServerLabels...)
 	autopilotSrvLastTermDesc = desc("autopilot_server_last_term", "Raft term of this server, per autopilot.", autopilotServerLabels...)
+	autopilotSrvVersionDesc  = desc("autopilot_server_version_info", "The Consul version this server runs, per autopilot; absent where autopilot gives none.", append(autopilotServerLabels[:3:3], "version")...)
 )
 
 type autopilotScraper struct{}
@@ -33,7 +34,7 @@ func (autopilotScraper) Requests() int          { return 1 }
 
 func (autopilotScraper) Descs() []*prometheus.Desc {
 	return []*prometheus.Desc{autopilotHealthyDesc, autopilotToleranceDesc, autopilotSrvHealthyDesc, autopilotSrvVoterDesc,
-		autopilotSrvContactDesc, autopilotSrvLastIdxDesc, autopilotSrvLastTermDesc}
+		autopilotSrvContactDesc, autopilotSrvLastIdxDesc, autopilotSrvLastTermDesc, autopilotSrvVersionDesc}
 }
 
 func (autopilotScraper) Scrape(ctx context.Context, t *target) ([]sample, error) {
@@ -45,7 +46,7 @@ func (autopilotScraper) Scrape(ctx context.Context, t *target) ([]sample, error)
 }
 
 // seriesPerServer is what one autopilot server costs at most.
-const seriesPerServer = 5
+const seriesPerServer = 6
 
 func autopilotSamples(h *consul.AutopilotHealth, budget *seriesBudget) ([]sample, error) {
 	out := []sample{
@@ -65,6 +66,9 @@ func autopilotSamples(h *consul.AutopilotHealth, budget *seriesBudget) ([]sample
 		)
 		if s.LastContact != nil {
 			out = append(out, sample{desc: autopilotSrvContactDesc, value: s.LastContact.Seconds(), labels: labels})
+		}
+		if s.Version != "" {
+			out = append(out, sample{desc: autopilotSrvVersionDesc, value: 1, labels: []string{s.ID, s.Name, s.Address, s.Version}})
 		}
 	}
 	return out, nil

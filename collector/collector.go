@@ -27,6 +27,11 @@ var scrapers = []Scraper{
 	peersScraper{},
 	autopilotScraper{},
 	membersScraper{},
+	autopilotConfigScraper{},
+	wanServersScraper{},
+	datacenterLeaderScraper{},
+	aclReplicationScraper{},
+	peeringsScraper{},
 }
 
 // RequestsPerScrape is the most requests one scrape with opts sends to an

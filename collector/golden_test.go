@@ -151,6 +151,16 @@ func scenarioOptions(t *testing.T, dir string) Options {
 			o.Members = true
 		case "servers-only":
 			o.MembersServersOnly = true
+		case "autopilot-config":
+			o.AutopilotConfig = true
+		case "wan-servers":
+			o.WANServers = true
+		case "datacenter-leader":
+			o.DatacenterLeader = true
+		case "acl-replication":
+			o.ACLReplication = true
+		case "peerings":
+			o.Peerings = true
 		default:
 			t.Fatalf("%s/collectors.txt: unknown collector %q", dir, w)
 		}

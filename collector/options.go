@@ -10,6 +10,20 @@ type Options struct {
 	Members bool
 	// MembersServersOnly keeps only Consul servers in the member lists.
 	MembersServersOnly bool
+	// Beyond one datacenter (issue 21).
+	// WANServers counts the WAN pool's servers per datacenter and status
+	// (/v1/agent/members?wan=1, needs node:read).
+	WANServers bool
+	// DatacenterLeader asks /v1/status/leader?dc=X for every datacenter of
+	// /v1/catalog/datacenters (no ACL right; a request per datacenter).
+	DatacenterLeader bool
+	// ACLReplication reads /v1/acl/replication (no ACL right).
+	ACLReplication bool
+	// Peerings reads /v1/peerings (needs peering:read).
+	Peerings bool
+	// AutopilotConfig reads /v1/operator/autopilot/configuration (needs
+	// operator:read).
+	AutopilotConfig bool
 	// LogLimit folds repeated failures of an agent's endpoint into one
 	// line per interval; nil logs every failure.
 	LogLimit *LogLimiter
@@ -36,7 +50,7 @@ const (
 	// configuration may plausibly hold (see consul.MaxPeers).
 	DefaultAutopilotMaxServers = consul.MaxPeers
 	// Above what the members and autopilot defaults can produce together
-	// (2 pools × 5,000 × 5 + 256 × 5 = 51,280): it binds when a cap is
+	// (2 pools × 5,000 × 5 + 256 × 6 = 51,536): it binds when a cap is
 	// raised, and bounds the exposition to some 5 MB.
 	DefaultMaxSeries = 60000
 )

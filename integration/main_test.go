@@ -31,6 +31,10 @@ const (
 	octetRecord      = 91
 	// Beyond one datacenter (issue 21) keeps to 200-219.
 	octetRecordMultiDC = 200 // 2 datacenters, then 2 peered clusters
+	octetFederation    = 204 // dc1, dc2
+	octetPeering       = 206 // alpha, beta
+	octetVersionSkew   = 210 // 3 servers
+	octetTrailing      = 214 // 3 servers
 	// The game day keeps to 120-164, clear of the other engineers' tests.
 	octetGameDayShort = 120 // 3 servers
 	octetGameDay1     = 130 // 3 servers, raft_multiplier 1 (make gameday)

@@ -7,7 +7,9 @@ import (
 )
 
 // The endpoints beyond one datacenter, decoded as real Consul answered them
-// (fixtures/real-dc-*, real-peering-*: recorded by TestRecordMultiDC).
+// (fixtures/real-dc-*, real-peering-* from 1.22.6 and real-1.20-* from
+// 1.20.6, which serves every field the exporter reads: recorded by
+// TestRecordMultiDC).
 func TestDecodeRecordedMultiDC(t *testing.T) {
 	read := func(scenario, file string) []byte {
 		t.Helper()
@@ -17,7 +19,7 @@ func TestDecodeRecordedMultiDC(t *testing.T) {
 		}
 		return b
 	}
-	for _, prefix := range []string{"real-"} {
+	for _, prefix := range []string{"real-", "real-1.20-"} {
 		r, err := DecodeACLReplication(read(prefix+"dc-secondary", "acl_replication.json"))
 		if err != nil || !r.Enabled || !r.Running || r.SourceDatacenter != "dc1" || r.ReplicationType != "tokens" ||
 			r.Tokens == nil || *r.Tokens == 0 || r.LastSuccess == nil || r.LastError != nil {
