@@ -9,5 +9,7 @@ ARG OS="linux"
 COPY .build/${OS}-${ARCH}/consul_status_exporter /bin/consul_status_exporter
 
 EXPOSE      19107
-USER        nobody
+# nobody, by number: a Kubernetes kubelet can verify runAsNonRoot only for a
+# numeric user (charts/consul-status-exporter runs it as 65534).
+USER        65534:65534
 ENTRYPOINT  [ "/bin/consul_status_exporter" ]

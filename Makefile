@@ -121,7 +121,7 @@ gameday: deps
 
 # The Dockerfile, built by buildah on locally assembled busybox bases (no
 # Docker engine or registry needed) for amd64, arm64 and armv7, then checked:
-# user nobody, entrypoint, exposed port = default listen port, architecture,
+# user 65534 (nobody), entrypoint, exposed port = default listen port, architecture,
 # the manifest list; the amd64 one runs: --version, a live /metrics.
 image-test: deps
 	bash scripts/test-image.sh

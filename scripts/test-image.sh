@@ -2,7 +2,8 @@
 # test-image.sh -- build the images for amd64, arm64 and armv7 and their
 # manifest list as `make docker` does (scripts/build-image.sh: the unchanged
 # Dockerfile, buildah, no Docker engine, no registry) and check what a user
-# of the images relies on: each runs its entrypoint as nobody, exposes the
+# of the images relies on: each runs its entrypoint as nobody (the numeric
+# 65534:65534, which a kubelet can check against runAsNonRoot), exposes the
 # port the exporter listens on by default, says its architecture, holds the
 # binary just built, static (the base image has no libc); the arm64 binary in
 # its image answers --version under qemu; the amd64 image runs: --version
@@ -97,7 +98,9 @@ for arch in "${arches[@]}"; do
   # arguments.
   [[ $(cfg "$img" '{{len .OCIv1.Config.Cmd}}') == 0 ]] || fail "$img has a CMD: $(cfg "$img" '{{.OCIv1.Config.Cmd}}')"
   user=$(cfg "$img" '{{.OCIv1.Config.User}}')
-  [[ $user == nobody ]] || fail "$img: user is '$user', want nobody"
+  # Numeric, not the name nobody: a kubelet refuses to start a
+  # runAsNonRoot pod whose image names its user (it cannot tell the UID).
+  [[ $user == 65534:65534 ]] || fail "$img: user is '$user', want 65534:65534 (nobody, by number)"
   ports=$(cfg "$img" '{{range $p, $_ := .OCIv1.Config.ExposedPorts}}{{$p}} {{end}}')
   [[ $ports == "$port/tcp " ]] || fail "$img exposes '${ports% }', want $port/tcp (the default --web.listen-address $listen)"
 
@@ -113,7 +116,7 @@ for arch in "${arches[@]}"; do
     grep -qE '^ +platform: +linux/arm64$' <<<"$out" || fail "$img: --version does not say platform linux/arm64: $out"
   fi
   bah umount "$c" >/dev/null
-  pass "$img: $plat, entrypoint ${entrypoint[*]}, no CMD, user nobody, exposes $port/tcp, holds .build/linux-$arch's binary"
+  pass "$img: $plat, entrypoint ${entrypoint[*]}, no CMD, user 65534:65534, exposes $port/tcp, holds .build/linux-$arch's binary"
 done
 pass "arm64 image's binary answers --version under qemu-aarch64-static"
 
