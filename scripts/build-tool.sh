@@ -1,21 +1,26 @@
 #!/usr/bin/env bash
-# build-tool.sh MODDIR PACKAGE [VERSION_VAR] -- build PACKAGE, pinned as a
-# tool in the small module MODDIR (tools/consul, tools/prometheus, ...), into
-# .cache/<name>/<version>/<name> and print its path. VERSION_VAR, if given, is
-# the string variable (e.g. github.com/prometheus/common/version.Version)
-# that gets the module's version, as the tool's own release build would set. Such tools build as
+# build-tool.sh MODDIR PACKAGE [VERSION_VAR [VERSION_MODULE]] -- build
+# PACKAGE, pinned as a tool in the small module MODDIR (tools/consul,
+# tools/prometheus, ...), into .cache/<name>/<version>/<name> and print its
+# path. VERSION_VAR, if given (and not empty), is the string variable (e.g.
+# github.com/prometheus/common/version.Version) that gets the module's
+# version, as the tool's own release build would set. VERSION_MODULE is for
+# a PACKAGE of MODDIR's own module (tools/etcd's main around etcdmain): the
+# version is then that of VERSION_MODULE as MODDIR/go.mod requires it. Such tools build as
 # dependencies of their own tiny module because `go install pkg@v` refuses
 # modules with replace directives (Consul) or a version list the proxy
 # will not give (promu). The first build can take minutes; after that the
 # binary, and Go's build cache, make it instant.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-usage="usage: build-tool.sh MODDIR PACKAGE [VERSION_VAR]"
+usage="usage: build-tool.sh MODDIR PACKAGE [VERSION_VAR [VERSION_MODULE]]"
 mod=${1:?$usage}
 pkg=${2:?$usage}
 version_var=${3:-}
+version_mod=${4:-}
 cd "$top/$mod"
-version=$(go list -m -f '{{.Version}}' "$(go list -f '{{.Module.Path}}' "$pkg")")
+[[ -n $version_mod ]] || version_mod=$(go list -f '{{.Module.Path}}' "$pkg")
+version=$(go list -m -f '{{.Version}}' "$version_mod")
 [[ -n $version ]] || { echo "build-tool: no version of $pkg in $mod/go.mod" >&2; exit 1; }
 name=$(basename "$pkg")
 out=$top/.cache/$name/$version/$name
