@@ -14,7 +14,6 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
-	dto "github.com/prometheus/client_model/go"
 
 	"github.com/consul-status-exporter/consul_status_exporter/collector/consul"
 )
@@ -47,8 +46,9 @@ func RequestsPerScrape(opts Options) int {
 }
 
 // Collector scrapes Consul agents with the units that its options enable
-// (scraper.go). It holds no state of a scrape: each Gather is one, bound to
-// the context it is given, so a handler makes one Collector and shares it.
+// (scraper.go). It holds no state of a scrape: each call of scrape is one,
+// bound to the context it is given, so a handler makes one Collector and
+// shares it.
 type Collector struct {
 	units  []Scraper
 	opts   Options
@@ -68,12 +68,6 @@ func New(logger log.Logger, opts ...Options) *Collector {
 		}
 	}
 	return c
-}
-
-// Gather scrapes agent within ctx: one scrape, as metric families sorted as
-// a Registry sorts them.
-func (c *Collector) Gather(ctx context.Context, agent *consul.Agent) []*dto.MetricFamily {
-	return families(c.scrape(ctx, agent))
 }
 
 // job is one unit's run in one scrape.

@@ -262,16 +262,16 @@ func TestServeStopsWhenTheScraperIsGone(t *testing.T) {
 	fs := consultest.NewFixtureServer(t, filepath.Join(fixturesDir, "real-leader"))
 	ctx, cancel := consul.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	fams := New(log.NewNopLogger()).Gather(ctx, mustAgent(t, fs.URL, ""))
+	samples := New(log.NewNopLogger()).scrape(ctx, mustAgent(t, fs.URL, ""))
 	gone, hangUp := context.WithCancel(context.Background())
 	hangUp()
 	rec := httptest.NewRecorder()
-	serve(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil).WithContext(gone), log.NewNopLogger(), fams, nil)
+	serve(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil).WithContext(gone), log.NewNopLogger(), samples, nil)
 	if rec.Body.Len() != 0 {
 		t.Errorf("wrote %d bytes to a scraper that was gone", rec.Body.Len())
 	}
 	rec = httptest.NewRecorder()
-	serve(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil), log.NewNopLogger(), fams, nil)
+	serve(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil), log.NewNopLogger(), samples, nil)
 	if !strings.Contains(rec.Body.String(), "consul_up 1") {
 		t.Errorf("a scraper still there got:\n%s", rec.Body)
 	}

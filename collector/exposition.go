@@ -62,14 +62,15 @@ func compareLabels(a, b *dto.Metric) int {
 // acceptedFormats are promhttp's defaults: protobuf and text.
 var acceptedFormats = expfmt.DefaultAcceptedFormats()
 
-// serve writes the scrape's families and what self gathers (the exporter's
+// serve writes the scrape's samples, as metric families, and what self gathers (the exporter's
 // own metrics; nil on /probe), in the format the scraper asked for. Their
 // metric names never overlap (consul_* from the collector, the exporter's
 // own go_*, process_* and consul_status_exporter_* from self), so nothing
 // needs merging. A page of gzipMinSeries series or more is gzipped when the
 // scraper accepts it, as promhttp does for every page (Prometheus always
 // asks); a smaller one is not, so that it costs no more than before.
-func serve(w http.ResponseWriter, r *http.Request, logger log.Logger, fams []*dto.MetricFamily, self prometheus.Gatherer) {
+func serve(w http.ResponseWriter, r *http.Request, logger log.Logger, samples []sample, self prometheus.Gatherer) {
+	fams := families(samples)
 	var own []*dto.MetricFamily
 	if self != nil {
 		var err error

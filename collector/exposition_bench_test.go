@@ -18,6 +18,12 @@ import (
 // plain scrape (0) to the members caps' default (2 pools × 5,000).
 func pageOf(tb testing.TB, members int) []*dto.MetricFamily {
 	tb.Helper()
+	return families(samplesOf(tb, members))
+}
+
+// samplesOf are the samples of pageOf's page.
+func samplesOf(tb testing.TB, members int) []sample {
+	tb.Helper()
 	ms := make([]consul.Member, members)
 	for i := range ms {
 		ms[i] = consul.Member{Name: fmt.Sprintf("node-%05d.example.internal", i), Addr: fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255), Port: 8301, Status: 1}
@@ -34,7 +40,7 @@ func pageOf(tb testing.TB, members int) []*dto.MetricFamily {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return families(samples)
+	return samples
 }
 
 // countingWriter counts what the exposition writes.

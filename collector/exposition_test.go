@@ -21,7 +21,7 @@ func TestServeGzipsLargePages(t *testing.T) {
 		if acceptEncoding != "" {
 			req.Header.Set("Accept-Encoding", acceptEncoding)
 		}
-		serve(rec, req, log.NewNopLogger(), pageOf(t, members), nil)
+		serve(rec, req, log.NewNopLogger(), samplesOf(t, members), nil)
 		return rec.Result()
 	}
 	body := func(resp *http.Response) string {

@@ -57,8 +57,10 @@ func (o HandlerOptions) ScrapeTimeout(r *http.Request) time.Duration {
 func MetricsHandler(agent *consul.Agent, self prometheus.Gatherer, o HandlerOptions) http.Handler {
 	c := New(o.Logger, o.Collectors)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := consul.WithTimeout(r.Context(), o.ScrapeTimeout(r))
+		budget := o.ScrapeTimeout(r)
+		ctx, cancel := consul.WithTimeout(r.Context(), budget)
 		defer cancel()
-		serve(w, r, o.Logger, c.Gather(ctx, agent), self)
+		samples := c.scrape(ctx, agent)
+		serve(w, r, o.Logger, samples, self)
 	})
 }

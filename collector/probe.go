@@ -120,7 +120,8 @@ func ProbeHandler(client *consul.Client, allow *AllowList, serverScheme string, 
 			}
 		}
 		agent := cache.get(base.String(), func() *consul.Agent { return client.NewAgent(base) })
-		serve(w, r, o.Logger, c.Gather(ctx, agent), nil)
+		samples := c.scrape(ctx, agent)
+		serve(w, r, o.Logger, samples, nil)
 	})
 }
 

@@ -282,7 +282,7 @@ func TestTokenFileRewrittenInPlace(t *testing.T) {
 		each(func() bool {
 			ctx, cancel := consul.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
-			New(log.LoggerFunc(logs.count)).Gather(ctx, a)
+			New(log.LoggerFunc(logs.count)).scrape(ctx, a)
 			return true
 		})
 	}

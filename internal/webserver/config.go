@@ -20,8 +20,10 @@ func readConfig(path string) (*web.Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The toolkit's third TLS default, PreferServerCipherSuites, has had no
+	// effect since Go 1.17 (and is deprecated): left out.
 	c := &web.Config{
-		TLSConfig:  web.TLSConfig{MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS13, PreferServerCipherSuites: true},
+		TLSConfig:  web.TLSConfig{MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS13},
 		HTTPConfig: web.HTTPConfig{HTTP2: true},
 	}
 	if err := yaml.UnmarshalStrict(content, c); err != nil {
