@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/consul-status-exporter/consul_status_exporter/internal/consultest"
+	"github.com/consul-status-exporter/consul_status_exporter/internal/netfault"
 )
 
 // Each test owns a range of loopback addresses so that a cluster's
@@ -44,7 +45,19 @@ const (
 	octetGameDay1e    = 150 // 3 servers, raft_multiplier 1 (make gameday)
 	octetGameDay5s    = 155 // 5 servers, 155-159, raft_multiplier 1 (make gameday)
 	octetGameDay5k    = 160 // 5 servers, 160-164, cleanup_dead_servers off (make gameday)
+	// Network faults (issue 22) keep to 170-199.
+	octetPartition    = 170 // 3 servers
+	octetGameDayNet1  = 175 // 3 servers, raft_multiplier 1 (make gameday)
+	octetGameDayNet5  = 180 // 3 servers, raft_multiplier 5 (make gameday)
+	octetGameDayUp1   = 185 // 3 servers on 1.20.6, raft_multiplier 1 (make gameday)
+	octetGameDayUp5   = 190 // 3 servers on 1.20.6, raft_multiplier 5 (make gameday)
+	octetGameDayShNet = 195 // 3 servers on 1.20.6 (make integration)
 )
+
+// TestMain runs the package in a network namespace of its own
+// (internal/netfault), where the network faults' rules live and die with
+// it; everything that needs the network is built before.
+func TestMain(m *testing.M) { netfault.Main(m, consultest.BuildAll) }
 
 func pinned(t *testing.T) string { return consultest.Binary(t, "tools/consul") }
 

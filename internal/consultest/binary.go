@@ -141,3 +141,28 @@ func FreePort(t testing.TB, ip string) int {
 	}
 	return p
 }
+
+// BuildAll builds the exporter and every pinned tool the integration tests
+// run, for a test binary about to lose the network: netfault.Main runs it
+// before moving into a namespace with only lo, after which the builds above
+// find everything built and Go's module cache warm.
+func BuildAll() error {
+	for _, tool := range [][3]string{
+		{"tools/consul", "github.com/hashicorp/consul", ""},
+		{"tools/consul-1.20", "github.com/hashicorp/consul", ""},
+		{"tools/prometheus", "github.com/prometheus/prometheus/cmd/prometheus", ""},
+		{"tools/consul_exporter", "github.com/prometheus/consul_exporter/cmd/consul_exporter", "github.com/prometheus/common/version.Version"},
+		{"tools/jsonnet", "github.com/google/go-jsonnet/cmd/jsonnet", ""},
+		{"tools/pint", "github.com/cloudflare/pint/cmd/pint", ""},
+	} {
+		// The overrides Binary and PrometheusBinary honour need no build.
+		if (tool[0] == "tools/consul" && os.Getenv("CONSUL_BIN") != "") || (tool[0] == "tools/prometheus" && os.Getenv("PROMETHEUS_BIN") != "") {
+			continue
+		}
+		if _, err := BuildTool(tool[0], tool[1], tool[2]); err != nil {
+			return err
+		}
+	}
+	_, err := BuildExporter()
+	return err
+}

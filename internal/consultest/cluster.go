@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/consul-status-exporter/consul_status_exporter/internal/netfault"
 )
 
 // Fixed ports on every agent's own loopback address: each agent has an
@@ -255,6 +257,16 @@ func (c *Cluster) launch(a *Agent) {
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// The agents die with the test binary, whatever way it ends.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	// In netfault's namespace each agent runs in a group of its own, so
+	// that its unbound dials (memberlist's TCP) carry its own address too.
+	if netfault.Active() {
+		gid, err := netfault.Enroll(a.IP)
+		if err != nil {
+			logf.Close()
+			c.t.Fatalf("starting %s: %v", a.Name, err)
+		}
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(os.Getuid()), Gid: gid, NoSetGroups: true}
+	}
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		c.t.Fatalf("starting %s: %v", a.Name, err)
@@ -311,6 +323,70 @@ func (c *Cluster) Upgrade(a *Agent, binary string) {
 	c.Stop(a)
 	a.Binary = binary
 	c.launch(a)
+}
+
+// Leave stops an agent the way HashiCorp's upgrade guide says: `consul
+// leave` (the agent leaves Serf and, a server, the Raft configuration, then
+// exits), and waits until the process is gone (killing it after 60s).
+func (c *Cluster) Leave(a *Agent) error {
+	if !a.Alive() {
+		return fmt.Errorf("%s is not running", a.Name)
+	}
+	cmd := exec.Command(a.Binary, "leave", "-http-addr="+c.URL(a))
+	cmd.Env = os.Environ()
+	if c.opts.ACLToken != "" {
+		cmd.Env = append(cmd.Env, "CONSUL_HTTP_TOKEN="+c.opts.ACLToken)
+	}
+	if c.opts.TLS {
+		cmd.Env = append(cmd.Env, "CONSUL_CACERT="+c.CAFile, "CONSUL_CLIENT_CERT="+c.ClientCert, "CONSUL_CLIENT_KEY="+c.ClientKey, "CONSUL_TLS_SERVER_NAME=server.dc1.consul")
+	}
+	out, err := cmd.CombinedOutput()
+	select {
+	case <-a.done:
+	case <-time.After(60 * time.Second):
+		c.Kill(a)
+		return fmt.Errorf("%s still running 60s after consul leave (%v: %s)", a.Name, err, bytes.TrimSpace(out))
+	}
+	if err != nil {
+		return fmt.Errorf("consul leave %s: %v: %s", a.Name, err, bytes.TrimSpace(out))
+	}
+	return nil
+}
+
+// AutopilotHealthy reports nil once the leader's autopilot says the cluster
+// is healthy with every server a healthy voter, servers of them in all.
+func (c *Cluster) AutopilotHealthy(servers int) error {
+	l, err := c.agreedLeader()
+	if err != nil {
+		return err
+	}
+	body, code, err := c.Get(l, "/v1/operator/autopilot/health")
+	if err != nil {
+		return err
+	}
+	if code != 200 {
+		return fmt.Errorf("autopilot health: HTTP %d: %s", code, body)
+	}
+	var h struct {
+		Healthy bool
+		Servers []struct {
+			Name           string
+			Healthy, Voter bool
+		}
+	}
+	if err := json.Unmarshal(body, &h); err != nil {
+		return err
+	}
+	voters := 0
+	for _, s := range h.Servers {
+		if s.Healthy && s.Voter {
+			voters++
+		}
+	}
+	if !h.Healthy || voters != servers {
+		return fmt.Errorf("autopilot: healthy %v, %d of %d servers healthy voters", h.Healthy, voters, servers)
+	}
+	return nil
 }
 
 // Datacenter is the cluster's datacenter name.
