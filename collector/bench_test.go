@@ -107,7 +107,7 @@ func BenchmarkCollect(b *testing.B) {
 	agent := client.NewAgent(base)
 	logger := log.NewNopLogger()
 	scrape := func() int {
-		mfs := families(New(logger).scrape(context.Background(), agent))
+		mfs := families(New(logger).scrape(context.Background(), agent, 0))
 		for _, mf := range mfs {
 			if mf.GetName() == "consul_up" && mf.GetMetric()[0].GetGauge().GetValue() != 1 {
 				b.Fatal("consul_up is not 1 against the real-leader fixture")

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -84,7 +85,10 @@ type job struct {
 // whose endpoint this Consul version does not serve (consul.ErrNotServed)
 // reports success 0 like any failure, as node_exporter does for ErrNoData,
 // but is logged at debug level only.
-func (c *Collector) scrape(ctx context.Context, agent *consul.Agent) []sample {
+//
+// ctx ends the scrape at its deadline; budget is how long that was, for the
+// log lines of endpoints that did not answer in time.
+func (c *Collector) scrape(ctx context.Context, agent *consul.Agent, budget time.Duration) []sample {
 	token, red, err := agent.Token()
 	if err != nil {
 		level.Warn(c.logger).Log("msg", "Could not re-read the ACL token file, using the last token read", "err", err)
@@ -111,6 +115,7 @@ func (c *Collector) scrape(ctx context.Context, agent *consul.Agent) []sample {
 		name := j.unit.Name()
 		ok := 1.0
 		if j.err != nil {
+			msg := red.Redact(withBudget(j.err, budget))
 			ok = 0
 			if j.unit.Core() {
 				up = 0
@@ -118,9 +123,9 @@ func (c *Collector) scrape(ctx context.Context, agent *consul.Agent) []sample {
 			if errors.Is(j.err, consul.ErrNotServed) {
 				// An endpoint this Consul version lacks: said once at
 				// debug level per scrape, not an error every scrape.
-				level.Debug(c.logger).Log("msg", "Consul endpoint not served", "agent", agent.String(), "endpoint", name, "err", red.Redact(j.err.Error()))
+				level.Debug(c.logger).Log("msg", "Consul endpoint not served", "agent", agent.String(), "endpoint", name, "err", msg)
 			} else {
-				c.logFailure(agent, name, red.Redact(j.err.Error()))
+				c.logFailure(agent, name, msg)
 			}
 		} else if c.opts.LogLimit != nil {
 			c.logRecovery(agent, name)
@@ -205,4 +210,15 @@ func (j *job) do(ctx context.Context, t *target) {
 	if j.err == nil && ctx.Err() != nil {
 		j.samples, j.err = nil, consul.TransportError(ctx, ctx.Err())
 	}
+}
+
+// withBudget words err for a log line, saying how long the scrape waited
+// where an endpoint did not answer in time: the Consul side knows that no
+// answer came, the loop how long the scrape could wait.
+func withBudget(err error, budget time.Duration) string {
+	msg := err.Error()
+	if budget > 0 && errors.Is(err, consul.ErrScrapeTimeout) {
+		msg = strings.ReplaceAll(msg, consul.ErrScrapeTimeout.Error(), fmt.Sprintf("%s of %s", consul.ErrScrapeTimeout, budget))
+	}
+	return msg
 }

@@ -173,9 +173,9 @@ func mustAgent(t testing.TB, target, token string) *consul.Agent {
 
 func scrapeUp(t testing.TB, agent *consul.Agent) float64 {
 	t.Helper()
-	ctx, cancel := consul.WithTimeout(context.Background(), time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	samples := New(log.NewNopLogger()).scrape(ctx, agent)
+	samples := New(log.NewNopLogger()).scrape(ctx, agent, time.Second)
 	checkSamples(t, samples)
 	for _, f := range families(samples) {
 		if f.GetName() == "consul_up" {
@@ -245,14 +245,14 @@ func TestJobPanicIsAnError(t *testing.T) {
 // The deadline holds through decoding: a job that finishes after it, even
 // well, is a timeout and its samples are not exposed.
 func TestLateJobIsDropped(t *testing.T) {
-	ctx, cancel := consul.WithTimeout(context.Background(), 10*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
 	defer cancel()
 	j := &job{unit: funcScraper(func(context.Context, *target) ([]sample, error) {
 		<-ctx.Done()
 		return []sample{{desc: upDesc, value: 1}}, nil
 	})}
 	j.do(ctx, &target{})
-	if j.samples != nil || j.err == nil || !strings.Contains(j.err.Error(), "no answer within the scrape timeout of 10ms") {
+	if j.samples != nil || !errors.Is(j.err, consul.ErrScrapeTimeout) || withBudget(j.err, 10*time.Millisecond) != "no answer within the scrape timeout of 10ms" {
 		t.Errorf("late job: samples %v, err %v", j.samples, j.err)
 	}
 }
@@ -260,9 +260,9 @@ func TestLateJobIsDropped(t *testing.T) {
 // A scraper that hung up gets nothing more written.
 func TestServeStopsWhenTheScraperIsGone(t *testing.T) {
 	fs := consultest.NewFixtureServer(t, filepath.Join(fixturesDir, "real-leader"))
-	ctx, cancel := consul.WithTimeout(context.Background(), time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	samples := New(log.NewNopLogger()).scrape(ctx, mustAgent(t, fs.URL, ""))
+	samples := New(log.NewNopLogger()).scrape(ctx, mustAgent(t, fs.URL, ""), time.Second)
 	gone, hangUp := context.WithCancel(context.Background())
 	hangUp()
 	rec := httptest.NewRecorder()
@@ -302,8 +302,8 @@ func TestNotServedIsNoErrorLine(t *testing.T) {
 		var logs bytes.Buffer
 		c := New(level.NewFilter(log.NewLogfmtLogger(&logs), level.AllowInfo()))
 		c.units = append(c.units, funcScraper(func(context.Context, *target) ([]sample, error) { return nil, tc.err }))
-		ctx, cancel := consul.WithTimeout(context.Background(), time.Second)
-		out := c.scrape(ctx, agent)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		out := c.scrape(ctx, agent, time.Second)
 		cancel()
 		failed := false
 		for _, s := range out {

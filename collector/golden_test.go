@@ -118,11 +118,11 @@ func scrapeOnce(t *testing.T, target string, opts Options) (metrics, logs string
 	client := mustClient(t, "")
 	var logBuf bytes.Buffer
 	logger := log.NewLogfmtLogger(log.NewSyncWriter(&logBuf))
-	ctx, cancel := consul.WithTimeout(context.Background(), goldenTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), goldenTimeout)
 	defer cancel()
 	// The samples pass a pedantic Registry's checks; the exposition is
 	// made from them as the handlers make it.
-	samples := New(logger, opts).scrape(ctx, client.NewAgent(base))
+	samples := New(logger, opts).scrape(ctx, client.NewAgent(base), goldenTimeout)
 	checkSamples(t, samples)
 	metrics, err = consultest.StableText(families(samples))
 	if err != nil {

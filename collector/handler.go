@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"time"
@@ -58,9 +59,9 @@ func MetricsHandler(agent *consul.Agent, self prometheus.Gatherer, o HandlerOpti
 	c := New(o.Logger, o.Collectors)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		budget := o.ScrapeTimeout(r)
-		ctx, cancel := consul.WithTimeout(r.Context(), budget)
+		ctx, cancel := context.WithTimeout(r.Context(), budget)
 		defer cancel()
-		samples := c.scrape(ctx, agent)
+		samples := c.scrape(ctx, agent, budget)
 		serve(w, r, o.Logger, samples, self)
 	})
 }

@@ -2,6 +2,7 @@ package collector
 
 import (
 	"container/list"
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -95,7 +96,7 @@ func ProbeHandler(client *consul.Client, allow *AllowList, serverScheme string, 
 			return
 		}
 		budget := o.ScrapeTimeout(r)
-		ctx, cancel := consul.WithTimeout(r.Context(), budget)
+		ctx, cancel := context.WithTimeout(r.Context(), budget)
 		defer cancel()
 		if slots != nil {
 			// Each probe may hold a scrape's worth of memory: the slots
@@ -120,7 +121,7 @@ func ProbeHandler(client *consul.Client, allow *AllowList, serverScheme string, 
 			}
 		}
 		agent := cache.get(base.String(), func() *consul.Agent { return client.NewAgent(base) })
-		samples := c.scrape(ctx, agent)
+		samples := c.scrape(ctx, agent, budget)
 		serve(w, r, o.Logger, samples, nil)
 	})
 }

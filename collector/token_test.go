@@ -280,9 +280,9 @@ func TestTokenFileRewrittenInPlace(t *testing.T) {
 	var logs syncCounter
 	for range 32 {
 		each(func() bool {
-			ctx, cancel := consul.WithTimeout(context.Background(), 2*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
-			New(log.LoggerFunc(logs.count)).scrape(ctx, a)
+			New(log.LoggerFunc(logs.count)).scrape(ctx, a, 2*time.Second)
 			return true
 		})
 	}

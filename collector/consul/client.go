@@ -144,14 +144,16 @@ func aclError(e *HTTPError, sentToken bool) error {
 	return fmt.Errorf("ACL denied, %s: %w", hint, e)
 }
 
-// TransportError makes a timeout say it was a timeout, with the budget it
-// had, rather than Go's "context deadline exceeded".
+// ErrScrapeTimeout is a request that got no answer before the scrape's
+// deadline. The collector, which knows the scrape's budget, adds it to the
+// line it logs.
+var ErrScrapeTimeout = errors.New("no answer within the scrape timeout")
+
+// TransportError makes a timeout say it was a timeout (ErrScrapeTimeout)
+// rather than Go's "context deadline exceeded".
 func TransportError(ctx context.Context, err error) error {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
-		if b, ok := ctx.Value(budgetKey{}).(time.Duration); ok {
-			return fmt.Errorf("no answer within the scrape timeout of %s", b)
-		}
-		return errors.New("no answer within the scrape timeout")
+		return ErrScrapeTimeout
 	}
 	if errors.Is(ctx.Err(), context.Canceled) {
 		return errors.New("scrape cancelled by the caller")
@@ -161,15 +163,6 @@ func TransportError(ctx context.Context, err error) error {
 		return ue.Err // the URL is logged beside it already
 	}
 	return err
-}
-
-type budgetKey struct{}
-
-// WithTimeout bounds a scrape: the returned context carries its own budget
-// so that a timeout error can say how long it waited.
-func WithTimeout(parent context.Context, d time.Duration) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithTimeout(parent, d)
-	return context.WithValue(ctx, budgetKey{}, d), cancel
 }
 
 // endpointError words a failed request of an optional collector: a 403
