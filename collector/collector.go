@@ -115,7 +115,8 @@ func (c *Collector) scrape(ctx context.Context, agent *consul.Agent, budget time
 		name := j.unit.Name()
 		ok := 1.0
 		if j.err != nil {
-			msg := red.Redact(withBudget(j.err, budget))
+			msg := withBudget(j.err, budget)
+			msg = red.Redact(msg)
 			ok = 0
 			if j.unit.Core() {
 				up = 0
