@@ -30,7 +30,7 @@ func cpuSeconds(t *testing.T, pid int) float64 {
 	return (ut + st) / 100 // USER_HZ
 }
 
-// Issue 19, finding 6: exporter-toolkit checks uncached passwords one at a
+// Exporter-toolkit checks uncached passwords one at a
 // time under one mutex and caches 100 results, failures too, with random
 // eviction: 96 callers sending distinct wrong passwords made an already
 // authenticated scraper's scrape take 6.3 s. Now guesses cannot evict a

@@ -36,7 +36,7 @@ func (c *connCounter) track(_ net.Conn, s http.ConnState) {
 	}
 }
 
-// Issue 19, finding 2: /metrics had no bound on scrapes in flight; 200
+// /metrics had no bound on scrapes in flight; 200
 // callers looping on it against an agent that takes 200 ms held 525
 // connections to the agent at once. Now at most --web.max-requests scrapes
 // run (the rest get a 503 at once, counted) and the agent never sees more
@@ -115,7 +115,7 @@ func TestConcurrentScrapesBoundAgentConnections(t *testing.T) {
 
 // Connections beyond --web.max-connections wait in the kernel's backlog:
 // the exporter holds no more than the bound, and serves again once the
-// hogs leave. Before, every connection was accepted (issue 19: 400 hostile
+// hogs leave. Before, every connection was accepted (the second review: 400 hostile
 // ones of unfinished headers took it to 550-600 MB RSS).
 func TestConnectionsBounded(t *testing.T) {
 	fs := consultest.NewFixtureServer(t, filepath.Join("fixtures", "real-follower"))

@@ -81,7 +81,7 @@ func echoingAgent(t *testing.T) string {
 	return "http://" + l.Addr().String()
 }
 
-// Issue 19, finding 1: the bytes an agent writes after its answer reached
+// The bytes an agent writes after its answer reached
 // stderr through the standard library's default logger, past the redactor
 // and outside the log format (the whole token, six raw lines in three
 // scrapes). Now the line is the exporter's: logfmt, redacted.
@@ -101,7 +101,7 @@ func TestUnsolicitedResponseLogRedacted(t *testing.T) {
 	checkLogfmt(t, logs)
 }
 
-// Issue 19, finding 5: every broken TLS handshake was one raw line from
+// Every broken TLS handshake was one raw line from
 // http.Server on stderr (16,000 lines in 3 s from 4 callers). Now they are
 // the exporter's lines, under the process's log budget.
 func TestTLSHandshakeFloodBudgeted(t *testing.T) {
@@ -140,7 +140,7 @@ func TestTLSHandshakeFloodBudgeted(t *testing.T) {
 	checkLogfmt(t, logs)
 }
 
-// Issue 19, finding 4: the limiter folds repeats per agent endpoint, so a
+// The limiter folds repeats per agent endpoint, so a
 // caller probing a different dead target each time got three lines per
 // probe (13,000-20,000 lines in 3 s from 4 callers). The process's budget
 // holds them to its burst, and counts the rest.

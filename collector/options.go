@@ -10,7 +10,7 @@ type Options struct {
 	Members bool
 	// MembersServersOnly keeps only Consul servers in the member lists.
 	MembersServersOnly bool
-	// Beyond one datacenter (issue 21).
+	// Beyond one datacenter.
 	// WANServers counts the WAN pool's servers per datacenter and status
 	// (/v1/agent/members?wan=1, needs node:read).
 	WANServers bool

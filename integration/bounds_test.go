@@ -18,7 +18,7 @@ import (
 	"github.com/consul-status-exporter/consul_status_exporter/internal/consultest"
 )
 
-// Issue 19, finding 2, for memory: 100 callers on /metrics against an agent
+// For memory: 100 callers on /metrics against an agent
 // whose every answer is just under the body cap took the exporter to 1.4 GB
 // peak RSS. --web.max-requests (8) bounds the scrapes, and so the answers,
 // held at once.
@@ -63,7 +63,7 @@ func TestConcurrentBodyCapAnswers(t *testing.T) {
 	}
 }
 
-// Issue 19, finding 3: Go's default MaxHeaderBytes is 1 MB, on as many
+// Go's default MaxHeaderBytes is 1 MB, on as many
 // connections as a caller opens, before basic auth: 400 connections each
 // sending ~1 MB of unfinished headers took RSS from 14 MB to 550-600 MB.
 // Headers are now capped at 8 KiB (the rest is a 431 and a closed
@@ -111,7 +111,7 @@ func TestHostileHeaderConnections(t *testing.T) {
 
 // A caller that sends its headers a byte at a time is cut by the server's
 // ReadHeaderTimeout (10 s), whatever it still sends: a guard on a bound
-// that predates issue 19, which counted on it for slow-header callers.
+// that predates the second review, which counted on it for slow-header callers.
 func TestSlowHeadersCut(t *testing.T) {
 	fs := consultest.NewFixtureServer(t, filepath.Join(consultest.RepoRoot(), "fixtures", "real-follower"))
 	e := consultest.StartExporter(t, nil, "--consul.server="+fs.URL)

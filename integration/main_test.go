@@ -30,7 +30,7 @@ const (
 	octetAlerting    = 101 // 3 servers
 	octetConcurrency = 106 // 1 server
 	octetRecord      = 91
-	// Beyond one datacenter (issue 21) keeps to 200-219.
+	// Beyond one datacenter keeps to 200-219.
 	octetRecordMultiDC = 200 // 2 datacenters, then 2 peered clusters
 	octetFederation    = 204 // dc1, dc2
 	octetPeering       = 206 // alpha, beta
@@ -45,7 +45,7 @@ const (
 	octetGameDay1e    = 150 // 3 servers, raft_multiplier 1 (make gameday)
 	octetGameDay5s    = 155 // 5 servers, 155-159, raft_multiplier 1 (make gameday)
 	octetGameDay5k    = 160 // 5 servers, 160-164, cleanup_dead_servers off (make gameday)
-	// Network faults (issue 22) keep to 170-199.
+	// Network faults keep to 170-199.
 	octetPartition    = 170 // 3 servers
 	octetGameDayNet1  = 175 // 3 servers, raft_multiplier 1 (make gameday)
 	octetGameDayNet5  = 180 // 3 servers, raft_multiplier 5 (make gameday)

@@ -18,7 +18,7 @@ import (
 	"github.com/consul-status-exporter/consul_status_exporter/internal/consultest"
 )
 
-// The topologies beyond one datacenter (issue 21). Every exporter runs with
+// The topologies beyond one datacenter. Every exporter runs with
 // the one policy of docs/security.md, ACLs on with default deny, and every
 // optional collector; every metric of the issue's table is checked against
 // what the test reads from the same agent around the scrape.

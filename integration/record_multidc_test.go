@@ -15,7 +15,7 @@ import (
 )
 
 // TestRecordMultiDC refreshes the fixtures of the endpoints beyond one
-// datacenter (issue 21) from real topologies of both pinned versions:
+// datacenter from real topologies of both pinned versions:
 //
 //	go test -tags 'integration record' -run TestRecordMultiDC ./integration/
 //

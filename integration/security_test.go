@@ -234,7 +234,7 @@ func amplifyingAgent(t *testing.T, members, autopilot []byte) string {
 	return srv.URL
 }
 
-// Issue 10's amplification, against the real binary: ~4 MiB lists of tiny
+// The outside review's amplification, against the real binary: ~4 MiB lists of tiny
 // members or autopilot servers made one scrape peak at 1.4-1.75 GB RSS,
 // 170-191 MB of exposition and 16-115 s. Now each cap fails its endpoint
 // with a log line naming the flag, and the process stays small.

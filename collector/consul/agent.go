@@ -18,7 +18,7 @@ const (
 	PathAgentSelf = "/v1/agent/self"
 	PathAutopilot = "/v1/operator/autopilot/health"
 	PathMembers   = "/v1/agent/members"
-	// The endpoints beyond one datacenter (issue 21).
+	// The endpoints beyond one datacenter.
 	PathACLReplication  = "/v1/acl/replication"
 	PathPeerings        = "/v1/peerings"
 	PathAutopilotConfig = "/v1/operator/autopilot/configuration"

@@ -102,7 +102,7 @@ func newHTTPClient(tlsConf *tls.Config, idlePerAgent int) *http.Client {
 			// over more connections than this (Consul's own default limit,
 			// http_max_conns_per_client, is 200 per client address, shared
 			// with every other local client): the rest wait for one, within
-			// their deadline. 200 callers on /metrics held 525 (issue 19).
+			// their deadline. 200 callers on /metrics held 525.
 			MaxConnsPerHost: MaxConnsPerAgent,
 			IdleConnTimeout: 90 * time.Second,
 			// Go would ask for gzip and Consul would compress its 20 KB

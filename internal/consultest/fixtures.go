@@ -34,7 +34,7 @@ var fixtureFiles = map[string]string{
 	"/v1/operator/autopilot/health": "autopilot",
 	"/v1/agent/members":             "members",
 	"/v1/agent/members?wan=1":       "members_wan",
-	// Beyond one datacenter (issue 21). /v1/status/leader?dc=X is
+	// Beyond one datacenter. /v1/status/leader?dc=X is
 	// leader_dc_X.
 	"/v1/acl/replication":                  "acl_replication",
 	"/v1/peerings":                         "peerings",

@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// The topologies beyond one datacenter (issue 21): two federated
+// The topologies beyond one datacenter: two federated
 // datacenters with ACL replication, two peered clusters, and a cluster of
 // mixed Consul versions. Each is a set of Clusters, made of real agents.
 

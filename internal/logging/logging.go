@@ -7,7 +7,7 @@
 // level, the process-wide log budget, the token redactor, then the
 // configured format. Before, the last two wrote raw lines to stderr, past
 // the redactor: an agent echoing the request headers after its answer put
-// the whole ACL token in the log (issue 19).
+// the whole ACL token in the log.
 package logging
 
 import (

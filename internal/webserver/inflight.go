@@ -1,6 +1,6 @@
 // Package webserver holds the bounds on what callers of the exporter's own
 // listener control: scrapes in flight, connections, request headers and
-// basic-auth guesses (issue 19).
+// basic-auth guesses.
 package webserver
 
 import (

@@ -1,4 +1,4 @@
-// Alerts beyond one datacenter (issue 21): ACL replication, cluster
+// Alerts beyond one datacenter: ACL replication, cluster
 // peering, WAN federation, mixed versions and a trailing server. They read
 // the optional collectors (--collector.acl-replication, .peerings,
 // .wan-servers, .datacenter-leader, .autopilot and .autopilot-config); a
