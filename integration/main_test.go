@@ -36,6 +36,7 @@ const (
 	octetPeering       = 206 // alpha, beta
 	octetVersionSkew   = 210 // 3 servers
 	octetTrailing      = 214 // 3 servers
+	octetWANCut        = 218 // dc1, dc2
 	// The game day keeps to 120-164, clear of the other engineers' tests.
 	octetGameDayShort = 120 // 3 servers
 	octetGameDay1     = 130 // 3 servers, raft_multiplier 1 (make gameday)
