@@ -53,6 +53,21 @@ var specialScenarios = map[string]func(t *testing.T, dir string) string{
 		t.Cleanup(srv.Close)
 		return srv.URL
 	},
+	// A datacenter behind a WAN cut: the agent holds /v1/status/leader?dc=dc1
+	// until the caller gives up. It is 0, within the scrape, and the others
+	// are still answered.
+	"multidc-remote-hangs": func(t *testing.T, dir string) string {
+		fixture := consultest.Fixture(t, dir)
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == consul.PathLeader && r.URL.Query().Get("dc") == "dc1" {
+				<-r.Context().Done()
+				return
+			}
+			fixture.ServeHTTP(w, r)
+		}))
+		t.Cleanup(srv.Close)
+		return srv.URL
+	},
 	// agent/self answers 200 with a body past the size cap.
 	"oversize-body": func(t *testing.T, _ string) string {
 		fixture := consultest.Fixture(t, filepath.Join(fixturesDir, "real-follower"))
