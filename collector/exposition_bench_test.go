@@ -6,6 +6,7 @@ import (
 	"io"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -29,7 +30,10 @@ func samplesOf(tb testing.TB, members int) []sample {
 		ms[i] = consul.Member{Name: fmt.Sprintf("node-%05d.example.internal", i), Addr: fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255), Port: 8301, Status: 1}
 		ms[i].Tags.Role, ms[i].Tags.Build = "node", "1.22.6:e2e4b9ba"
 	}
-	st := consul.Stats{}
+	st, err := consul.DecodeAgentSelf([]byte(readFixture("real-leader", "agent_self.json")))
+	if err != nil {
+		tb.Fatal(err)
+	}
 	samples, err := statSamples(st)
 	if err != nil {
 		tb.Fatal(err)
@@ -92,5 +96,31 @@ func BenchmarkExposition(b *testing.B) {
 				b.ReportMetric(float64(cw.n), "B/page")
 			})
 		}
+	}
+}
+
+// BenchmarkFamilies turns one scrape's samples into metric families the way
+// serve does (families) and the stock way, a per-request Registry with a
+// collector sending const metrics through a channel, checked and sorted by
+// the Registry: the hand-written step against the stock part, in one run.
+func BenchmarkFamilies(b *testing.B) {
+	for _, members := range []int{0, 1000} {
+		samples := samplesOf(b, members)
+		b.Run(fmt.Sprintf("series=%d/direct", len(samples)), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				families(samples)
+			}
+		})
+		b.Run(fmt.Sprintf("series=%d/registry", len(samples)), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				reg := prometheus.NewRegistry()
+				reg.MustRegister(sampleCollector(samples))
+				if _, err := reg.Gather(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
