@@ -116,7 +116,7 @@ soak:
 # test, which runs the short variant (TestGameDayShort) in make integration.
 GAMEDAY_FLAGS ?=
 gameday: deps
-	$(GO) test -tags 'integration gameday' -run 'TestGameDay$$' -count=1 -parallel 8 -v -timeout 90m ./integration/ \
+	$(GO) test -tags 'integration gameday' -run 'TestGameDay$$' -count=1 -parallel 12 -v -timeout 90m ./integration/ \
 		-args -gameday.report=$(abspath docs/gameday.md) $(GAMEDAY_FLAGS)
 
 # The Dockerfile, built by buildah on locally assembled busybox bases (no

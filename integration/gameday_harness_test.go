@@ -107,6 +107,9 @@ type gdConfig struct {
 	Scrape          time.Duration // scrape and evaluation interval
 	// ForScale maps for: durations ("1m") to the ones used; nil keeps them.
 	ForScale map[string]string
+	// Binary is the consul the cluster starts on (the pinned one when
+	// empty): an upgrade starts on tools/consul-1.20.
+	Binary string
 	// Alertmanager's route timings, as an operator would set them.
 	GroupWait, GroupInterval, RepeatInterval time.Duration
 }
@@ -161,6 +164,7 @@ type event struct {
 	Contender string            `json:"contender,omitempty"`
 	Labels    map[string]string `json:"labels,omitempty"`
 	Value     float64           `json:"value,omitempty"`
+	Truth     *truthSample      `json:"truth,omitempty"` // kind truth: every server's answers this second
 }
 
 type gameDay struct {
@@ -179,7 +183,9 @@ type gameDay struct {
 	events  []event
 	fault   string    // the fault under way, for the timeline
 	started time.Time // when it was injected
+	target  string    // the server the fault under way singles out
 	stopCh  chan struct{}
+	forOf   map[string]time.Duration // "contender/alert": its for:, as Prometheus loaded it
 }
 
 func (g *gameDay) record(e event) {
@@ -216,7 +222,11 @@ func startGameDay(t *testing.T, cfg gdConfig) *gameDay {
 		t.Fatal("prometheus-alertmanager not found on PATH: make deps installs Debian's package (scripts/install-deps.sh)")
 	}
 	g := &gameDay{t: t, cfg: cfg, amBin: amBin, amDir: t.TempDir(), stopCh: make(chan struct{})}
-	g.c = consultest.Start(t, consultest.Options{Servers: cfg.Servers, Octet: cfg.Octet, Binary: pinned(t), RaftMultiplier: cfg.RaftMultiplier, KeepDeadServers: cfg.KeepDeadServers})
+	bin := cfg.Binary
+	if bin == "" {
+		bin = pinned(t)
+	}
+	g.c = consultest.Start(t, consultest.Options{Servers: cfg.Servers, Octet: cfg.Octet, Binary: bin, RaftMultiplier: cfg.RaftMultiplier, KeepDeadServers: cfg.KeepDeadServers})
 	ourBin, ceBin := consultest.ExporterBinary(t), consultest.ConsulExporterBinary(t)
 	var ourTargets, theirTargets []string
 	for _, a := range g.c.Agents {
@@ -283,7 +293,13 @@ scrape_configs:
     static_configs: [%s]
 `, cfg.Scrape, timeout, cfg.Scrape, amAddr, jobOurs, strings.Join(ourTargets, ", "), jobTheirs, strings.Join(theirTargets, ", ")),
 		map[string]string{"ours-rules.yml": ourRules, "ours.yml": ours, "theirs.yml": theirs})
+	forOf, err := ruleDurations(g.prom)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.forOf = forOf
 	go g.watch()
+	go g.recordTruth()
 	t.Cleanup(func() { close(g.stopCh) })
 	return g
 }
@@ -491,6 +507,12 @@ type fault struct {
 	Run func(g *gameDay)
 	// Observe is how long to keep watching after Run returns.
 	Observe time.Duration
+	// Target, when the fault singles out one server (cut off, say), is
+	// that server's name once Run has chosen it: an alert should name it.
+	Target string
+	// Allowed are alerts that are right while the fault lasts (a version
+	// skew warning while an upgrade mixes versions).
+	Allowed []string
 }
 
 // faultResult is what one fault produced, per contender.
@@ -499,7 +521,8 @@ type faultResult struct {
 	Start, End time.Time // fault injected; observation over
 	Undone     time.Time
 	Events     []event
-	Note       string // anything that kept the run from being clean
+	Truth      []event // truth samples from 10 minutes before the fault to its end
+	Note       string  // anything that kept the run from being clean
 }
 
 // run plays one fault from a healthy cluster with a fresh Alertmanager.
@@ -519,6 +542,7 @@ func (g *gameDay) run(f fault) faultResult {
 	g.fault, g.started = f.Name, r.Start
 	g.mu.Unlock()
 	g.record(event{T: r.Start, Kind: "fault", State: "start", Note: f.Expect})
+	g.target = ""
 	f.Run(g)
 	r.Undone = time.Now()
 	g.record(event{T: r.Undone, Kind: "fault", State: "undone"})
@@ -532,7 +556,13 @@ func (g *gameDay) run(f fault) faultResult {
 		if e.Fault == f.Name && !e.T.Before(r.Start) && !e.T.After(r.End) {
 			r.Events = append(r.Events, e)
 		}
+		if e.Kind == "truth" && !e.T.Before(r.Start.Add(-10*time.Minute)) && !e.T.After(r.End) {
+			r.Truth = append(r.Truth, e)
+		}
 	}
+	g.mu.Lock()
+	r.Fault.Target = g.target
+	g.mu.Unlock()
 	return r
 }
 
@@ -858,6 +888,7 @@ type runSummary struct {
 	Results []faultResult
 	// LateAfter: a needed page later than this after the fault is late.
 	LateAfter time.Duration
+	ForOf     map[string]time.Duration // the game day's rules' for:
 }
 
 func secs(d time.Duration) string {

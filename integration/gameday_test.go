@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/consul-status-exporter/consul_status_exporter/internal/consultest"
 )
 
 var (
@@ -33,6 +35,13 @@ func operatorConfig(servers, octet, mult int) gdConfig {
 
 func keepDead(c gdConfig) gdConfig { c.KeepDeadServers = true; return c }
 
+// upgradeConfig is a cluster that starts on Consul 1.20.6 (tools/consul-1.20).
+func upgradeConfig(t *testing.T, octet, mult int) gdConfig {
+	c := operatorConfig(3, octet, mult)
+	c.Binary = consultest.Binary(t, "tools/consul-1.20")
+	return c
+}
+
 func selectFaults(fs []fault) []fault {
 	var out []fault
 	for _, f := range fs {
@@ -52,7 +61,7 @@ func TestGameDay(t *testing.T) {
 	var runs []runSummary
 	play := func(t *testing.T, title string, cfg gdConfig, faults []fault) {
 		g := startGameDay(t, cfg)
-		s := runSummary{Title: title, LateAfter: *gameDayLateness}
+		s := runSummary{Title: title, LateAfter: *gameDayLateness, ForOf: g.forOf}
 		for _, f := range selectFaults(faults) {
 			s.Results = append(s.Results, g.run(f))
 		}
@@ -112,6 +121,27 @@ func TestGameDay(t *testing.T) {
 		{"G", "G. 5 servers, raft_multiplier 1, cleanup_dead_servers off: two down, then the leader", keepDead(operatorConfig(5, octetGameDay5k, 1)), []fault{
 			faultStagedQuorumLoss(3*time.Minute, 3*time.Minute, obs, false),
 		}},
+		// Round two (issue 22): the network, inside the test binary's own
+		// network namespace (internal/netfault), and the rolling upgrade.
+		{"H", "H. 3 servers, raft_multiplier 1: the network fails", operatorConfig(3, octetGameDayNet1, 1), []fault{
+			faultLeaderCutOff(60*time.Second, obs),
+			faultFollowerCutOff(60*time.Second, obs),
+			faultFullPartition(60*time.Second, obs),
+			faultLoss(0.3, 90*time.Second, obs),
+			faultLeaderMuted(60*time.Second, obs),
+		}},
+		{"I", "I. 3 servers, raft_multiplier 5: the network fails", operatorConfig(3, octetGameDayNet5, 5), []fault{
+			faultLeaderCutOff(60*time.Second, obs),
+			faultFollowerCutOff(60*time.Second, obs),
+			faultFullPartition(60*time.Second, obs),
+			faultLoss(0.3, 90*time.Second, obs),
+		}},
+		{"J", "J. 3 servers, raft_multiplier 1: rolling upgrade 1.20.6 to 1.22.6", upgradeConfig(t, octetGameDayUp1, 1), []fault{
+			faultRollingUpgrade(pinned(t), "1.22.6", 0, obs),
+		}},
+		{"K", "K. 3 servers, raft_multiplier 5: rolling upgrade 1.20.6 to 1.22.6", upgradeConfig(t, octetGameDayUp5, 5), []fault{
+			faultRollingUpgrade(pinned(t), "1.22.6", 0, obs),
+		}},
 	}
 	for _, p := range parts {
 		t.Run(p.name, func(t *testing.T) {
@@ -128,11 +158,23 @@ func TestGameDay(t *testing.T) {
 		}
 		sort.Slice(runs, func(i, j int) bool { return runs[i].Title < runs[j].Title })
 		var b strings.Builder
-		writeReport(&b, runs, fmt.Sprintf("Measured %s by `make gameday` (integration/gameday_test.go). A page is a critical alert's notification reaching the harness's webhook through Alertmanager; times are from the fault. Raw timelines: [gameday/](gameday/) (`a.jsonl.gz` … `g.jsonl.gz`, gzipped JSON lines, one per cluster: alert state changes polled every second, notifications, failovers, key series every 5s).\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC")))
+		fmt.Fprintf(&b, "Measured %s by `make gameday` (integration/gameday_test.go). A page is a critical alert's notification reaching the harness's webhook through Alertmanager; times are from the fault. Raw timelines: [gameday/](gameday/) (`a.jsonl.gz` … `k.jsonl.gz`, gzipped JSON lines, one per cluster: alert state changes polled every second, notifications, failovers, network faults with their verification, every server's answers every second (the truth), key series every 5s).\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
+		writeTruthReport(&b, runs, noLeaderFor(runs))
+		writeReport(&b, runs, "")
 		if err := spliceReport(*gameDayReport, b.String()); err != nil {
 			t.Error(err)
 		}
 	})
+}
+
+// noLeaderFor is ours' ConsulNoLeader for:, as Prometheus loaded it.
+func noLeaderFor(runs []runSummary) time.Duration {
+	for _, r := range runs {
+		if d, ok := r.ForOf[contOurs+"/ConsulNoLeader"]; ok {
+			return d
+		}
+	}
+	return 30 * time.Second
 }
 
 // spliceReport puts the generated text between the markers of path, leaving
