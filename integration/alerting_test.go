@@ -64,7 +64,7 @@ func mixins(t *testing.T) []mixinFiles {
 // shortened returns a rule file with its for: durations from shortFor.
 func shortened(t *testing.T, path string) string {
 	t.Helper()
-	return regexp.MustCompile(`for: "(\d+[sm])"`).ReplaceAllStringFunc(readFile(t, path), func(m string) string {
+	return regexp.MustCompile(`for: "(\d+[smh])"`).ReplaceAllStringFunc(readFile(t, path), func(m string) string {
 		d := strings.Trim(strings.TrimPrefix(m, "for: "), `"`)
 		short, ok := shortFor[d]
 		if !ok {
