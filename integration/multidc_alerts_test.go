@@ -146,23 +146,8 @@ scrape_configs:
 		// A follower trailing: its Raft port cut from the leader (see
 		// TestTrailingFollower), writes it does not get.
 		n := netfault.Require(t)
-		leader, err := c.WaitLeader(60 * time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var follower *consultest.Agent
-		for _, a := range c.Agents {
-			if a != leader {
-				follower = a
-				break
-			}
-		}
-		cut := n.Apply(netfault.Spec{From: []string{leader.IP}, To: []string{follower.IP}, Both: true, Drop: 1, Ports: []int{consultest.ServerPort}})
-		for i := range 100 {
-			if body, code, err := c.Put(leader, fmt.Sprintf("/v1/kv/trailing/%d", i), "x"); err != nil || code != 200 {
-				t.Fatalf("write %d: %v HTTP %d %s", i, err, code, body)
-			}
-		}
+		leader, follower := leaderAndFollower(t, c)
+		cut := trail(t, n, c, leader, follower)
 		fires(p, "ConsulServerTrailing{"+follower.Name+"}", 2*time.Minute)
 		cut.Heal()
 		resolves(p, 3*time.Minute)

@@ -94,17 +94,7 @@ func TestFederationWANCut(t *testing.T) {
 func TestTrailingFollower(t *testing.T) {
 	n := netfault.Require(t)
 	c := consultest.Start(t, consultest.Options{Servers: 3, Octet: octetTrailing, Binary: pinned(t), ACLToken: managementToken, MaxTrailingLogs: 20})
-	leader, err := c.WaitLeader(30 * time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var follower *consultest.Agent
-	for _, a := range c.Agents {
-		if a != leader {
-			follower = a
-			break
-		}
-	}
+	leader, follower := leaderAndFollower(t, c)
 	e := policyExporter(t, c, leader, c.MakeToken("exporter", exporterPolicy(t), ""))
 	behind := func() (float64, error) {
 		s, err := e.TryScrape(nil)
@@ -135,12 +125,7 @@ func TestTrailingFollower(t *testing.T) {
 	})
 	agree(t, e, "healthy indices", indexTruth(c, leader), same, "consul_autopilot_server_last_index", "consul_autopilot_config_max_trailing_logs")
 
-	cut := n.Apply(netfault.Spec{From: []string{leader.IP}, To: []string{follower.IP}, Both: true, Drop: 1, Ports: []int{consultest.ServerPort}})
-	for i := range 100 {
-		if body, code, err := c.Put(leader, fmt.Sprintf("/v1/kv/trailing/%d", i), "x"); err != nil || code != 200 {
-			t.Fatalf("write %d: %v HTTP %d %s", i, err, code, body)
-		}
-	}
+	cut := trail(t, n, c, leader, follower)
 	poll(t, 60*time.Second, time.Second, "the follower more than max_trailing_logs behind", func() error {
 		d, err := behind()
 		if err == nil && d <= 20 {
@@ -165,6 +150,35 @@ func TestTrailingFollower(t *testing.T) {
 		return err
 	})
 	agree(t, e, "healed indices", indexTruth(c, leader), same, "consul_autopilot_server_last_index", "consul_autopilot_config_max_trailing_logs")
+}
+
+// leaderAndFollower waits for c's leader and returns it and a follower.
+func leaderAndFollower(t *testing.T, c *consultest.Cluster) (leader, follower *consultest.Agent) {
+	t.Helper()
+	leader, err := c.WaitLeader(60 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range c.Agents {
+		if a != leader {
+			return leader, a
+		}
+	}
+	t.Fatal("no follower")
+	return nil, nil
+}
+
+// trail cuts the follower's Raft port from the leader (it stays alive in
+// Serf) and commits 100 writes it does not get; Heal the fault to end it.
+func trail(t *testing.T, n *netfault.Net, c *consultest.Cluster, leader, follower *consultest.Agent) *netfault.Fault {
+	t.Helper()
+	cut := n.Apply(netfault.Spec{From: []string{leader.IP}, To: []string{follower.IP}, Both: true, Drop: 1, Ports: []int{consultest.ServerPort}})
+	for i := range 100 {
+		if body, code, err := c.Put(leader, fmt.Sprintf("/v1/kv/trailing/%d", i), "x"); err != nil || code != 200 {
+			t.Fatalf("write %d: %v HTTP %d %s", i, err, code, body)
+		}
+	}
+	return cut
 }
 
 func maxf(a, b float64) float64 {
