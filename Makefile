@@ -108,12 +108,14 @@ soak:
 		-args -soak.duration=$(SOAK_DURATION) $(if $(SOAK_REPORT),-soak.report=$(abspath $(SOAK_REPORT)))
 
 # The game day: the shipped rules beside the rules operators copy for
-# consul_exporter, on real clusters (seven at once: five of 3 servers, two of
-# 5) through a real Alertmanager, fault after fault; about 20 minutes
-# (docs/gameday.md).
+# consul_exporter, on real clusters (eleven at once: round one's seven, and
+# round two's network faults, inside the test binary's own network namespace,
+# and rolling upgrades from 1.20.6) through a real Alertmanager, fault after
+# fault; 20 minutes measured on a shared machine (docs/gameday.md).
 # Writes docs/gameday.md (between its markers) and docs/gameday/*.jsonl.gz.
 # GAMEDAY_FLAGS passes more, e.g. -gameday.only=quorum. Not part of make
-# test, which runs the short variant (TestGameDayShort) in make integration.
+# test, which runs the short variants (TestGameDayShort, TestGameDayShortNetwork)
+# in make integration.
 GAMEDAY_FLAGS ?=
 gameday: deps
 	$(GO) test -tags 'integration gameday' -run 'TestGameDay$$' -count=1 -parallel 12 -v -timeout 90m ./integration/ \
