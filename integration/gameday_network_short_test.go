@@ -18,7 +18,7 @@ import (
 // from every server each second.
 func TestGameDayShortNetwork(t *testing.T) {
 	cfg := gdConfig{Servers: 3, Octet: octetGameDayShNet, Scrape: time.Second, Binary: consultest.Binary(t, "tools/consul-1.20"),
-		ForScale:  map[string]string{"30s": "10s", "1m": "15s", "2m": "20s", "5m": "30s", "10m": "45s", "15m": "60s"},
+		ForScale:  map[string]string{"10s": "5s", "30s": "10s", "1m": "15s", "2m": "20s", "5m": "30s", "10m": "45s", "15m": "60s"},
 		GroupWait: time.Second, GroupInterval: 5 * time.Second, RepeatInterval: time.Hour}
 	g := startGameDay(t, cfg)
 	results := []faultResult{
@@ -26,8 +26,8 @@ func TestGameDayShortNetwork(t *testing.T) {
 		g.run(faultRollingUpgrade(pinned(t), "1.22.6", 2, 20*time.Second)),
 	}
 	noLeader := g.forOf[contOurs+"/ConsulNoLeader"]
-	if noLeader != 10*time.Second {
-		t.Fatalf("ConsulNoLeader's for: as loaded is %v, want the scaled 10s", noLeader)
+	if noLeader != 5*time.Second {
+		t.Fatalf("ConsulNoLeader's for: as loaded is %v, want the scaled 5s", noLeader)
 	}
 	cut := results[0]
 	if cut.Fault.Target == "" {

@@ -16,13 +16,14 @@
 
     // ConsulNoLeader: how long without a leader, and for how long after a
     // server last answered a cluster still counts as a server cluster (so
-    // that losing every server still pages). 30s, from the game day
-    // (docs/gameday.md): ordinary failovers took at most 14.4s (Consul's
-    // default raft_multiplier 5, loaded machine) and never left the
-    // condition pending, so 30s is twice the slowest failover; 1m paged a
-    // quorum loss ~30s later and missed a 90s one within Alertmanager's
-    // group_wait.
-    noLeaderFor: '30s',
+    // that losing every server still pages). 10s, from the game days
+    // (docs/gameday.md): the condition already waits until no follower heard
+    // from a leader within noLeaderFollowerContactSeconds, and across both
+    // rounds' faults that need no page (failovers of up to 14.4s, partitions
+    // of one server, 30% loss, rolling upgrades) it was pending at most 5s;
+    // 30s missed a 60s total partition (fired at 37-47s, healed inside
+    // Alertmanager's 30s group_wait), 1m before it a 90s one.
+    noLeaderFor: '10s',
     noLeaderServerMemory: '1h',
     // ConsulNoLeader: an answering follower that names a leader and heard
     // from it within this many seconds proves the cluster has one, scraped
@@ -60,7 +61,10 @@
 
     multipleLeadersFor: '1m',
     serversDisagreeFor: '1m',
-    candidateStuckFor: '1m',
+    // ConsulCandidateStuck: 30s, twice the slowest Candidate of an ordinary
+    // failover measured (13.1s): 1m named a server cut off for 60s only
+    // after the heal (docs/gameday.md, round two).
+    candidateStuckFor: '30s',
     quorumAtRiskFor: '2m',
 
     // Beyond one datacenter (alerts/federation.libsonnet). Each reads only
