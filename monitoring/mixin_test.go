@@ -52,6 +52,21 @@ func TestMixinRendersCommittedFiles(t *testing.T) {
 			t.Errorf("monitoring/%s differs from what the mixin renders: edit the .libsonnet sources, then run\n  jsonnet -J monitoring -S -m monitoring monitoring/render.jsonnet", name)
 		}
 	}
+	// The Helm chart carries copies (Helm reads only files inside the
+	// chart): a mixin change that forgets them would fail only make
+	// chart-test, long after the change was made.
+	for name, copied := range map[string]string{
+		"rules.yaml": "rules.yaml", "alerts.yaml": "alerts.yaml", "dashboards/consul-status.json": "consul-status.json",
+	} {
+		want, _ := os.ReadFile(filepath.Join(dir, name))
+		got, err := os.ReadFile(filepath.Join("..", "charts", "consul-status-exporter", "files", copied))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("charts/consul-status-exporter/files/%s differs from the mixin's %s: run make chart-files", copied, name)
+		}
+	}
 	// A dashboard the mixin no longer renders must not linger.
 	committed, _ := filepath.Glob("dashboards/*.json")
 	rendered, _ := filepath.Glob(filepath.Join(dir, "dashboards", "*.json"))
