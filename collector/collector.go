@@ -35,8 +35,8 @@ var scrapers = []Scraper{
 }
 
 // RequestsPerScrape is the most requests one scrape with opts sends to an
-// agent at once: the units' Requests, summed over those opts enable. The
-// Consul client keeps as many idle connections per agent
+// agent at once: the units' Requests, summed over those opts enable. It
+// sizes the Consul client's idle connections per agent
 // (consul.ClientOptions.ConnsPerAgent).
 func RequestsPerScrape(opts Options) int {
 	n := 0

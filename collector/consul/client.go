@@ -34,9 +34,9 @@ type ClientOptions struct {
 	KeyFile    string
 	ServerName string
 	Insecure   bool
-	// ConnsPerAgent is the most requests one scrape sends to an agent at
-	// once (collector.RequestsPerScrape): as many idle connections are
-	// kept per agent, so that a scrape re-dials none. 0 means 4.
+	// ConnsPerAgent is how many idle connections are kept per agent: as
+	// many as the scrapes expected at once send (main.go: two scrapes of
+	// collector.RequestsPerScrape), so that a scrape re-dials none. 0 means 4.
 	ConnsPerAgent int
 }
 
