@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -81,8 +82,12 @@ type Agent struct {
 	Binary string // the consul binary it runs
 	config string
 	cmd    *exec.Cmd
-	done   chan struct{}
-	log    string
+	// done is closed when the process ends. mu guards its replacement by
+	// a restart against Alive, which the game day's truth recorder calls
+	// from its own goroutine.
+	mu   sync.Mutex
+	done chan struct{}
+	log  string
 }
 
 // Cluster is a set of agents started by one test. Only processes it started
@@ -161,11 +166,14 @@ func (c *Cluster) Agent(name string) *Agent {
 
 // Alive reports whether the agent's process is running.
 func (a *Agent) Alive() bool {
-	if a.done == nil {
+	a.mu.Lock()
+	done := a.done
+	a.mu.Unlock()
+	if done == nil {
 		return false
 	}
 	select {
-	case <-a.done:
+	case <-done:
 		return false
 	default:
 		return true
@@ -271,12 +279,15 @@ func (c *Cluster) launch(a *Agent) {
 		logf.Close()
 		c.t.Fatalf("starting %s: %v", a.Name, err)
 	}
-	a.cmd, a.done = cmd, make(chan struct{})
-	go func(done chan struct{}) {
+	done := make(chan struct{})
+	a.mu.Lock()
+	a.cmd, a.done = cmd, done
+	a.mu.Unlock()
+	go func() {
 		cmd.Wait()
 		logf.Close()
 		close(done)
-	}(a.done)
+	}()
 }
 
 // Kill ends an agent with SIGKILL, as a crash would, and waits until it is gone.
