@@ -120,7 +120,7 @@ gameday: deps
 	$(GO) test -tags 'integration gameday' -run 'TestGameDay$$' -count=1 -parallel 12 -v -timeout 90m ./integration/ \
 		-args -gameday.report=$(abspath docs/gameday.md) $(GAMEDAY_FLAGS)
 
-# Beyond one datacenter (issue 21), the long variant: the mixin's alerts on
+# Beyond one datacenter, the long variant: the mixin's alerts on
 # the real topologies (federation, peering, mixed versions), one Prometheus
 # per datacenter; make integration runs the short checks of the metrics.
 multidc:
