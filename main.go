@@ -188,9 +188,9 @@ func run(args []string) int {
 	}
 
 	self := prometheus.NewRegistry()
-	rejected := webserver.NewRejectedCounter()
+	rejected, probesRejected := webserver.NewRejectedCounter(), webserver.NewProbesRejectedCounter()
 	self.MustRegister(
-		rejected,
+		rejected, probesRejected,
 		versioncollector.NewCollector(exporterName),
 		collectors.NewGoCollector(),
 		selfmetrics.NewProcessCollector(),
@@ -200,7 +200,7 @@ func run(args []string) int {
 	// each) as a few for every agent /probe remembers.
 	c.collectors.LogLimit = collector.NewLogLimiter(time.Minute, 4*collector.MaxProbeTargets)
 	opts := collector.HandlerOptions{Timeout: c.timeout, TimeoutOffset: c.timeoutOffset, Logger: logger,
-		Collectors: c.collectors, MaxConcurrentProbes: c.probeMax}
+		Collectors: c.collectors, MaxConcurrentProbes: c.probeMax, ProbesRejected: probesRejected}
 	mux := http.NewServeMux()
 	mux.Handle(c.metricsPath, webserver.LimitInFlight(collector.MetricsHandler(client.NewAgent(base), self, opts), c.maxRequests, rejected, logger))
 	mux.Handle("/probe", collector.ProbeHandler(client, allow, base.Scheme, opts))

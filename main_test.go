@@ -220,7 +220,7 @@ func TestEndToEndGolden(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(wantLines, "\n") {
 		t.Errorf("binary output differs from %s/metrics.golden:\n--- got\n%s", dir, strings.Join(got, "\n"))
 	}
-	for _, self := range []string{"consul_status_exporter_build_info", "consul_status_exporter_scrapes_rejected_total", "go_goroutines", "process_resident_memory_bytes"} {
+	for _, self := range []string{"consul_status_exporter_build_info", "consul_status_exporter_scrapes_rejected_total", "consul_status_exporter_probes_rejected_total", "go_goroutines", "process_resident_memory_bytes"} {
 		if _, ok := s.Families[self]; !ok {
 			t.Errorf("no %s on /metrics", self)
 		}

@@ -28,6 +28,9 @@ type HandlerOptions struct {
 	// MaxConcurrentProbes bounds the /probe scrapes running at once
 	// (--probe.max-concurrent); 0 means no bound.
 	MaxConcurrentProbes int
+	// ProbesRejected counts the probes answered 503 for want of a slot;
+	// nil counts nothing.
+	ProbesRejected prometheus.Counter
 }
 
 // ScrapeTimeout is how long a scrape may wait for Consul: --consul.timeout,

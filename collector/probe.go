@@ -110,6 +110,9 @@ func ProbeHandler(client *consul.Client, allow *AllowList, serverScheme string, 
 				wait.Stop()
 				defer func() { <-slots }()
 			case <-wait.C:
+				if o.ProbesRejected != nil {
+					o.ProbesRejected.Inc()
+				}
 				if d := o.Collectors.LogLimit.failure("/probe busy", ""); d.log {
 					level.Warn(o.Logger).Log(d.with("msg", "Too many probes at once: answered 503", "max_concurrent", o.MaxConcurrentProbes)...)
 				}

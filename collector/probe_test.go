@@ -15,10 +15,11 @@ import (
 	"time"
 
 	"github.com/go-kit/log"
-
-	"github.com/consul-status-exporter/consul_status_exporter/internal/consultest"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/consul-status-exporter/consul_status_exporter/collector/consul"
+	"github.com/consul-status-exporter/consul_status_exporter/internal/consultest"
 )
 
 func probe(t *testing.T, h http.Handler, target string) (int, string) {
@@ -297,8 +298,9 @@ func TestProbeConcurrencyBound(t *testing.T) {
 	}()
 	allow, _ := NewAllowList(`127\.0\.0\.1:[0-9]+`)
 	var logs consultest.SyncBuffer
+	rejected := prometheus.NewCounter(prometheus.CounterOpts{Name: "probes_rejected_total", Help: "test"})
 	o := HandlerOptions{Timeout: 2 * time.Second, Logger: log.NewLogfmtLogger(&logs), MaxConcurrentProbes: 2,
-		Collectors: Options{LogLimit: NewLogLimiter(time.Minute, 16)}}
+		Collectors: Options{LogLimit: NewLogLimiter(time.Minute, 16)}, ProbesRejected: rejected}
 	h := ProbeHandler(mustClient(t, ""), allow, "http", o)
 
 	type result struct {
@@ -345,6 +347,10 @@ func TestProbeConcurrencyBound(t *testing.T) {
 	// Three requests per probe at most run at the agent: two probes' worth.
 	if m := most.Load(); m > 6 {
 		t.Errorf("%d requests at the agent at once, want at most 2 probes' 6", m)
+	}
+	var m dto.Metric
+	if err := rejected.Write(&m); err != nil || m.GetCounter().GetValue() != 1 {
+		t.Errorf("%v probes counted as rejected (%v), want the one 503", m.GetCounter().GetValue(), err)
 	}
 	if n := strings.Count(logs.String(), "Too many probes at once"); n != 1 {
 		t.Errorf("%d log lines about the 503, want 1:\n%s", n, logs.String())

@@ -51,6 +51,16 @@ func NewRejectedCounter() prometheus.Counter {
 	})
 }
 
+// NewProbesRejectedCounter counts /probe's 503s of --probe.max-concurrent,
+// beside NewRejectedCounter's of /metrics: either tells an operator that
+// the exporter, not Consul, turned scrapes away.
+func NewProbesRejectedCounter() prometheus.Counter {
+	return prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "consul_status_exporter_probes_rejected_total",
+		Help: "Probes answered 503 because --probe.max-concurrent were already in flight for half their scrape timeout.",
+	})
+}
+
 // everyMinute says yes at most once a minute: for refusals that a counter
 // or the caller's status code already records, one line is enough.
 type everyMinute struct{ last atomic.Int64 }
