@@ -185,4 +185,18 @@ func TestJudgeTruth(t *testing.T) {
 			}
 		}
 	}
+	// The same fault with ConsulCandidateStuck on s3 firing only after
+	// the heal (at 67s, as round two's first run saw it): not named.
+	after := append([]event(nil), events...)
+	for i, e := range after {
+		if e.Labels["alertname"] == "ConsulCandidateStuck" && e.State == "firing" {
+			after[i].T = at(67)
+		}
+	}
+	r.Events = after
+	for _, v := range judgeTruth(r, 30*time.Second, 150*time.Second, forOf) {
+		if v.Contender == contOurs && (v.Named == nil || *v.Named) {
+			t.Errorf("ours: named %v by %v, want not named: the only alert on s3 fired 7s after the heal", deref(v.Named), v.NamedBy)
+		}
+	}
 }

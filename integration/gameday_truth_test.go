@@ -238,17 +238,23 @@ func judgeTruth(r faultResult, noLeaderFor, lateAfter time.Duration, forOf map[s
 		}
 		tv.Missed = needed && tv.FirstPage < 0
 		tv.Late = needed && tv.FirstPage > lateAfter
+		undone := r.Undone.Sub(r.Start)
 		if target := r.Fault.Target; target != "" {
 			named := false
 			for _, a := range append(append([]alertTiming(nil), v.Pages...), v.Warnings...) {
-				if a.Labels == target {
+				fired := a.Fired
+				if fired < 0 {
+					fired = a.Paged
+				}
+				// Named only while the server is cut off: an alert
+				// that fires after the heal tells on-call nothing.
+				if a.Labels == target && fired >= 0 && fired < undone {
 					named = true
 					tv.NamedBy = append(tv.NamedBy, a.Alert)
 				}
 			}
 			tv.Named = &named
 		}
-		undone := r.Undone.Sub(r.Start)
 		for _, a := range append(append([]alertTiming(nil), v.Pages...), v.Warnings...) {
 			if a.Fired < 0 || (a.Resolved >= 0 && a.Resolved-undone <= time.Minute) {
 				continue // cleared: resolved before the heal or within a minute of it
@@ -372,7 +378,7 @@ func writeTruthReport(w io.Writer, runs []runSummary, noLeaderFor time.Duration)
 			}
 		}
 	}
-	fmt.Fprintf(w, "## Against the truth\n\nEvery server's own answers, every second (`/v1/status/leader`, `/v1/agent/self` raft state, term and last contact, `/v1/status/peers`): a second has a working leader when a server says it leads and a majority of the voters it knows (itself included) name it leader and heard from it within the follower heartbeat timeout (1s × raft_multiplier). A page is needed when the longest stretch without one is longer than ConsulNoLeader's `for:` (%s); missed: needed, and no critical page after the stretch began; late: later than the late bound after it; false: a critical page while every second of its alert's `for:` window before it fired had a working leader; named: where a fault singles out one server, an alert (any severity) carries its instance; cleared: every alert resolved within a minute of the heal (rules that remember a window by design are listed apart).\n\n", secs(noLeaderFor))
+	fmt.Fprintf(w, "## Against the truth\n\nEvery server's own answers, every second (`/v1/status/leader`, `/v1/agent/self` raft state, term and last contact, `/v1/status/peers`): a second has a working leader when a server says it leads and a majority of the voters it knows (itself included) name it leader and heard from it within the follower heartbeat timeout (1s × raft_multiplier). A page is needed when the longest stretch without one is longer than ConsulNoLeader's `for:` (%s); missed: needed, and no critical page after the stretch began; late: later than the late bound after it; false: a critical page while every second of its alert's `for:` window before it fired had a working leader; named: where a fault singles out one server, an alert (any severity) that fired before the heal carries its instance; cleared: every alert resolved within a minute of the heal (rules that remember a window by design are listed apart).\n\n", secs(noLeaderFor))
 	fmt.Fprintf(w, "| contender | pages needed | true | missed | late | false | named (of single-server faults) | not cleared | median time to page | median heal to resolution |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, c := range contenders {
 		t := tallies[c]
