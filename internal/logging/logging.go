@@ -11,10 +11,12 @@
 package logging
 
 import (
+	"context"
 	"fmt"
 	"io"
 	stdlog "log"
 	"log/slog"
+	"reflect"
 	"sync/atomic"
 	"time"
 
@@ -56,8 +58,8 @@ func newLogger(w io.Writer, lvl, format string, cfg BudgetConfig, now func() tim
 	l.Kit = log.With(filtered, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller)
 	var sl slog.LevelVar
 	sl.Set(map[string]slog.Level{"debug": slog.LevelDebug, "warn": slog.LevelWarn, "error": slog.LevelError}[lvl]) // info: 0
-	// The bridge adds its own time and caller.
-	l.Slog = slog.New(sloggokit.NewGoKitHandler(filtered, &sl))
+	// The bridge adds its own time and caller; kitKeys words them as Kit does.
+	l.Slog = slog.New(textBytes{sloggokit.NewGoKitHandler(kitKeys{filtered}, &sl)})
 	l.Std = slog.NewLogLogger(l.Slog.Handler(), slog.LevelWarn)
 	return l
 }
@@ -80,6 +82,83 @@ func (l *Logger) SetRedact(redact func(string) string) { l.redact.Store(&redact)
 func (l *Logger) Flush() { l.budget.flush() }
 
 // gate lets a line through the budget, then redacts and writes it.
+// kitKeys gives the slog bridge's lines the keys and order of Kit's (level,
+// ts in UTC, caller, msg), so that a log pipeline parses exporter-toolkit's
+// and the standard library's lines as it parses the exporter's own: the
+// bridge writes slog's "time", in local time, after caller.
+type kitKeys struct{ next log.Logger }
+
+func (k kitKeys) Log(kv ...any) error {
+	out := make([]any, 0, len(kv))
+	var ts []any
+	for i := 0; i+1 < len(kv); i += 2 {
+		if t, ok := kv[i+1].(time.Time); ok && kv[i] == slog.TimeKey && ts == nil {
+			ts = []any{"ts", t.UTC().Format(time.RFC3339Nano)}
+			continue
+		}
+		out = append(out, kv[i], kv[i+1])
+	}
+	if ts == nil {
+		return k.next.Log(out...)
+	}
+	at := 0
+	if len(out) >= 2 && out[0] == level.Key() {
+		at = 2
+	}
+	return k.next.Log(append(append(append(make([]any, 0, len(out)+2), out[:at]...), ts...), out[at:]...)...)
+}
+
+// textBytes hands the slog bridge byte slices as text: the bridge would
+// print them as fmt does, a list of decimal numbers the redactor cannot
+// read.
+type textBytes struct{ slog.Handler }
+
+func (h textBytes) Handle(ctx context.Context, r slog.Record) error {
+	out := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
+	r.Attrs(func(a slog.Attr) bool {
+		out.AddAttrs(bytesAsText(a))
+		return true
+	})
+	return h.Handler.Handle(ctx, out)
+}
+
+func (h textBytes) WithAttrs(as []slog.Attr) slog.Handler {
+	text := make([]slog.Attr, len(as))
+	for i, a := range as {
+		text[i] = bytesAsText(a)
+	}
+	return textBytes{h.Handler.WithAttrs(text)}
+}
+
+func (h textBytes) WithGroup(name string) slog.Handler { return textBytes{h.Handler.WithGroup(name)} }
+
+func bytesAsText(a slog.Attr) slog.Attr {
+	a.Value = a.Value.Resolve()
+	switch a.Value.Kind() {
+	case slog.KindGroup:
+		g := a.Value.Group()
+		text := make([]any, len(g))
+		for i, m := range g {
+			text[i] = bytesAsText(m)
+		}
+		return slog.Group(a.Key, text...)
+	case slog.KindAny:
+		if b, ok := byteSlice(a.Value.Any()); ok {
+			return slog.String(a.Key, string(b))
+		}
+	}
+	return a
+}
+
+// byteSlice is v's bytes when v is a []byte of any named type.
+func byteSlice(v any) ([]byte, bool) {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() == reflect.Slice && rv.Type().Elem().Kind() == reflect.Uint8 {
+		return rv.Bytes(), true
+	}
+	return nil, false
+}
+
 type gate struct{ l *Logger }
 
 func (g gate) Log(kv ...any) error {
@@ -118,7 +197,14 @@ func redactValue(red func(string) string, v any) any {
 		return red(x)
 	case error:
 		return red(x.Error())
+	case []byte:
+		// logfmt writes bytes as they are and JSON as base64: as text
+		// they are redacted like any string.
+		return red(string(x))
 	default:
+		if b, ok := byteSlice(v); ok {
+			return red(string(b)) // json.RawMessage and other []byte types
+		}
 		s := fmt.Sprint(x)
 		if r := red(s); r != s {
 			return r

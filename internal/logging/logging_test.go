@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	stdlog "log"
 	"log/slog"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-kit/log/level"
 	"github.com/go-logfmt/logfmt"
@@ -39,9 +41,15 @@ func TestEveryPathRedactedAndFormatted(t *testing.T) {
 				"go-kit": func() {
 					level.Error(l.Kit).Log("msg", "own "+token, "err", errors.New("x-consul-token: "+strings.ToUpper(token)))
 				},
-				"go-kit key":       func() { level.Info(l.Kit).Log("msg", "own key", token, 1) },
+				"go-kit key": func() { level.Info(l.Kit).Log("msg", "own key", token, 1) },
+				"go-kit bytes": func() {
+					level.Info(l.Kit).Log("msg", "own bytes", "head", []byte("X-Consul-Token: "+token), "raw", json.RawMessage(`"`+token+`"`))
+				},
 				"exporter-toolkit": func() { l.Slog.Error("toolkit "+token, "err", errors.New(token)) },
 				"slog default":     func() { slog.Warn("slog "+token, "v", []byte(token)) },
+				"slog bytes in a group": func() {
+					l.Slog.With("head", []byte(token)).Info("group", slog.Group("g", "raw", json.RawMessage(token)))
+				},
 				"log package": func() {
 					stdlog.Printf("Unsolicited response received on idle HTTP channel starting with %q", "X-Consul-Token: "+token)
 				},
@@ -70,9 +78,12 @@ func TestEveryPathRedactedAndFormatted(t *testing.T) {
 	}
 }
 
-// checkFormat parses line as one record of format with a level and a msg.
+// checkFormat parses line as one record of format with the keys of the
+// exporter's own lines: level, ts, caller (in that order in logfmt; the log
+// package's lines have none), msg.
 func checkFormat(format, line string) error {
 	kv := map[string]string{}
+	var order []string
 	if format == "json" {
 		var m map[string]any
 		if err := json.Unmarshal([]byte(line), &m); err != nil {
@@ -86,6 +97,7 @@ func checkFormat(format, line string) error {
 		for d.ScanRecord() {
 			for d.ScanKeyval() {
 				kv[string(d.Key())] = string(d.Value())
+				order = append(order, string(d.Key()))
 			}
 		}
 		if d.Err() != nil {
@@ -94,6 +106,15 @@ func checkFormat(format, line string) error {
 	}
 	if kv["level"] == "" || kv["msg"] == "" {
 		return errors.New("no level or msg")
+	}
+	if _, ok := kv["time"]; ok {
+		return errors.New(`a "time" key beside ts`)
+	}
+	if ts, err := time.Parse(time.RFC3339Nano, kv["ts"]); err != nil || ts.Location() != time.UTC {
+		return fmt.Errorf("ts %q is not RFC 3339 in UTC", kv["ts"])
+	}
+	if format == "logfmt" && (len(order) < 3 || order[0] != "level" || order[1] != "ts" || order[2] != "caller" && order[2] != "msg") {
+		return fmt.Errorf("keys in the order %q, want level, ts, then caller (where the writer has one)", order)
 	}
 	return nil
 }
