@@ -4,7 +4,11 @@
 # tools/prometheus, ...), into .cache/<name>/<version>/<name> and print its
 # path. VERSION_VAR, if given (and not empty), is the string variable (e.g.
 # github.com/prometheus/common/version.Version) that gets the module's
-# version, as the tool's own release build would set. VERSION_MODULE is for
+# version without its leading v, as the tool's own release build would set;
+# written NAME=v, it gets the version as it is (Kubernetes' release builds set
+# k8s.io/component-base/version.gitVersion to v1.37.2: a kube-apiserver
+# without it reports v0.0.0-master, and clients such as prometheus-operator
+# then take it for a server older than EndpointSlices). VERSION_MODULE is for
 # a PACKAGE of MODDIR's own module (tools/etcd's main around etcdmain): the
 # version is then that of VERSION_MODULE as MODDIR/go.mod requires it. Such tools build as
 # dependencies of their own tiny module because `go install pkg@v` refuses
@@ -33,7 +37,11 @@ if [[ ! -x $out ]]; then
   echo "build-tool: building $name $version from $mod (the first time takes minutes)" >&2
   mkdir -p "$(dirname "$out")"
   ldflags=()
-  [[ -n $version_var ]] && ldflags=(-ldflags "-X $version_var=${version#v}")
+  case $version_var in
+    '') ;;
+    *=v) ldflags=(-ldflags "-X ${version_var%=v}=$version") ;;
+    *) ldflags=(-ldflags "-X $version_var=${version#v}") ;;
+  esac
   # Tools run here, whatever GOOS and GOARCH the caller builds for.
   GOOS= GOARCH= GOARM= GOWORK=off GOFLAGS=-mod=mod go build "${ldflags[@]}" -o "$out.tmp" "$pkg"
   mv "$out.tmp" "$out"
