@@ -72,9 +72,11 @@ monitoring:
 	bash scripts/test-monitoring.sh
 
 # The Helm chart (charts/consul-status-exporter), tested in its own module
-# (charts/test) with Helm, etcd and kube-apiserver pinned in tools/: helm
-# lint --strict and template, strict decoding into the Kubernetes and
-# prometheus-operator types, and a real API server.
+# (charts/test) with Helm, etcd, kube-apiserver and prometheus-operator
+# pinned in tools/: helm lint --strict and template, strict decoding into the
+# Kubernetes and prometheus-operator types, a real API server, and the
+# ServiceMonitor end to end (the operator's configuration, the pinned
+# Prometheus scraping a real three-server Consul through /probe).
 chart-test:
 	cd charts/test && $(GO) test -count=1 -v -timeout 30m ./...
 

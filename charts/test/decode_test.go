@@ -263,12 +263,11 @@ func checkProbeMode(t *testing.T, objs []object, args []string) {
 	}
 }
 
-// The PrometheusRule is the mixin's rules and alerts, group for group; the
-// dashboard ConfigMap holds the mixin's dashboard, for Grafana's sidecar.
-func checkMixin(t *testing.T, objs []object) {
+// mixinGroups: the mixin's rendered rule groups, monitoring/rules.yaml's
+// then alerts.yaml's.
+func mixinGroups(t testing.TB) []monitoringv1.RuleGroup {
 	t.Helper()
-	pr := one[monitoringv1.PrometheusRule](t, objs)
-	var want []monitoringv1.RuleGroup
+	var groups []monitoringv1.RuleGroup
 	for _, f := range []string{"rules.yaml", "alerts.yaml"} {
 		raw, err := os.ReadFile(filepath.Join(chartDir(), "..", "..", "monitoring", f))
 		if err != nil {
@@ -278,8 +277,17 @@ func checkMixin(t *testing.T, objs []object) {
 		if err := yaml.UnmarshalStrict(raw, &file); err != nil {
 			t.Fatalf("monitoring/%s: %v", f, err)
 		}
-		want = append(want, file.Groups...)
+		groups = append(groups, file.Groups...)
 	}
+	return groups
+}
+
+// The PrometheusRule is the mixin's rules and alerts, group for group; the
+// dashboard ConfigMap holds the mixin's dashboard, for Grafana's sidecar.
+func checkMixin(t *testing.T, objs []object) {
+	t.Helper()
+	pr := one[monitoringv1.PrometheusRule](t, objs)
+	want := mixinGroups(t)
 	if len(want) == 0 || !reflect.DeepEqual(pr.Spec.Groups, want) {
 		t.Errorf("the PrometheusRule's groups are not monitoring/rules.yaml's and alerts.yaml's")
 	}

@@ -11,7 +11,8 @@ import (
 // TestKubernetes: one etcd and kube-apiserver, prometheus-operator's CRDs,
 // the namespace consul enforcing Pod Security "restricted". Every object of
 // every value set is accepted by server-side dry-run, with strict field
-// validation and no warning; the default set is then created.
+// validation and no warning; the default set is then created, and its
+// ServiceMonitor followed end to end.
 func TestKubernetes(t *testing.T) {
 	a := startAPIServer(t)
 	a.installCRDs(t)
@@ -51,6 +52,10 @@ func TestKubernetes(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+	})
+
+	t.Run("servicemonitor-end-to-end", func(t *testing.T) {
+		endToEnd(t, a)
 	})
 }
 
