@@ -106,6 +106,54 @@ func TestLoss(t *testing.T) {
 	}
 }
 
+// A delay holds every packet of its links for d, TCP handshakes included,
+// and nothing else; the heal takes it away, losing nothing it held.
+func TestDelay(t *testing.T) {
+	n := Require(t)
+	a, b, c := "127.0.0.51", "127.0.0.52", "127.0.0.53"
+	const d = 150 * time.Millisecond
+	handshake := func(from, to string) time.Duration {
+		t.Helper()
+		start := time.Now()
+		if err := dial(from, to); err != nil {
+			t.Fatalf("%s>%s: %v", from, to, err)
+		}
+		return time.Since(start)
+	}
+	f := n.Delay([]string{a}, []string{b}, d)
+	for _, p := range f.Checked {
+		if p.Delivered != p.Sent || p.Latency < d*9/10 {
+			t.Errorf("%s: %s, want every datagram about %s late", p.Link, p, d)
+		}
+	}
+	// SYN one way, SYN-ACK back: the connect waits for both.
+	if rtt := handshake(a, b); rtt < 2*d*9/10 {
+		t.Errorf("a>b connected in %s through a %s delay each way", rtt, d)
+	}
+	if rtt := handshake(c, b); rtt >= d {
+		t.Errorf("c>b is outside the fault and took %s", rtt)
+	}
+	if !strings.Contains(rawChains(t), "NFQUEUE --queue-num") {
+		t.Errorf("no NFQUEUE rule:\n%s", rawChains(t))
+	}
+	f.Heal()
+	t.Log(f.Summary())
+	if f.QueueDrops != 0 {
+		t.Errorf("the queue dropped %d packets", f.QueueDrops)
+	}
+	for _, p := range f.Healthy {
+		if p.Latency >= d/2 {
+			t.Errorf("%s after the heal: %s", p.Link, p)
+		}
+	}
+	if rtt := handshake(a, b); rtt >= d {
+		t.Errorf("a>b after the heal took %s", rtt)
+	}
+	if strings.Contains(rawChains(t), "NFQUEUE") {
+		t.Errorf("an NFQUEUE rule outlived the heal:\n%s", rawChains(t))
+	}
+}
+
 // An enrolled process's unbound connections leave from its own address, as
 // the SNAT rule says: what makes a cut of memberlist's TCP whole.
 func TestEnrolledSourceAddress(t *testing.T) {
@@ -157,6 +205,8 @@ func TestRefusals(t *testing.T) {
 		{From: []string{"127.0.0.1"}, To: []string{"::1"}, Drop: 1},
 		{From: []string{"127.0.0.1"}, To: []string{"127.0.0.1"}, Drop: 1},
 		{From: []string{"127.0.0.1"}, To: []string{"127.0.0.2"}, Drop: 0},
+		{From: []string{"127.0.0.1"}, To: []string{"127.0.0.2"}, Drop: 0.3, Delay: time.Second},
+		{From: []string{"127.0.0.1"}, To: []string{"127.0.0.2"}, Delay: time.Minute},
 	} {
 		if f, err := n.apply(s); err == nil {
 			f.heal()

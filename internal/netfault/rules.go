@@ -78,13 +78,19 @@ type Net struct{ t testing.TB }
 
 // Spec is one fault: packets from every address of From to every address of
 // To (and back, when Both) on Ports are dropped with probability Drop (1: a
-// cut).
+// cut), or, when Delay is set instead, each held for Delay before it goes on
+// (queue.go).
 type Spec struct {
 	From, To []string
 	Both     bool
 	Drop     float64
+	Delay    time.Duration
 	Ports    []int // ServerPorts when empty; ProbePort is always added
 }
+
+// maxDelay bounds Delay: the queue holds every packet of the fault's links
+// for that long.
+const maxDelay = 5 * time.Second
 
 // Link is one direction of a fault.
 type Link struct{ From, To string }
@@ -107,6 +113,10 @@ type Fault struct {
 	Checked []Probe // what the probes saw after the rules went in
 	Healthy []Probe // and after they went out
 	Final   map[Link]Counters
+	queue   *queue
+	// QueueDrops is what the delay's queue dropped in the kernel (full, or
+	// its reader behind), read at the heal; a delay that verifies has none.
+	QueueDrops int64
 }
 
 // Cut drops every packet between each address of a and each of b, both ways.
@@ -122,6 +132,12 @@ func (n *Net) Loss(a, b []string, p float64) *Fault {
 	return n.Apply(Spec{From: a, To: b, Both: true, Drop: p})
 }
 
+// Delay holds each packet between each address of a and each of b, both
+// ways, for d (so a round trip takes 2d longer).
+func (n *Net) Delay(a, b []string, d time.Duration) *Fault {
+	return n.Apply(Spec{From: a, To: b, Both: true, Delay: d})
+}
+
 // Apply puts a fault in place and verifies it by probes between the same
 // addresses through the same rules (probe.go) and the rules' counters; a
 // fault that does not verify fails the test.
@@ -135,7 +151,10 @@ func (n *Net) Apply(s Spec) *Fault {
 }
 
 func (n *Net) apply(s Spec) (*Fault, error) {
-	if s.Drop <= 0 || s.Drop > 1 {
+	switch {
+	case s.Delay != 0 && (s.Drop != 0 || s.Delay < time.Millisecond || s.Delay > maxDelay):
+		return nil, fmt.Errorf("delay %v: a delay is between 1ms and %v, without a drop probability", s.Delay, maxDelay)
+	case s.Delay == 0 && (s.Drop <= 0 || s.Drop > 1):
 		return nil, fmt.Errorf("drop probability %v outside (0, 1]", s.Drop)
 	}
 	if len(s.Ports) == 0 {
@@ -145,7 +164,8 @@ func (n *Net) apply(s Spec) (*Fault, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &Fault{Spec: s, Links: links, net: n, chain: fmt.Sprintf("NF%d", chains.Add(1))}
+	num := chains.Add(1)
+	f := &Fault{Spec: s, Links: links, net: n, chain: fmt.Sprintf("NF%d", num)}
 	for _, l := range links {
 		if err := listen(l.To); err != nil {
 			return nil, err
@@ -167,19 +187,29 @@ func (n *Net) apply(s Spec) (*Fault, error) {
 			n.t.Error(err)
 		}
 	})
+	target := []string{"-j", "DROP"}
+	if s.Delay > 0 {
+		// The chain number is unique in the process, so is the queue.
+		q, err := openQueue(uint16(num), s.Delay)
+		if err != nil {
+			return f, err
+		}
+		f.queue = q
+		target = []string{"-j", "NFQUEUE", "--queue-num", strconv.Itoa(int(num))}
+	}
 	ports := portList(s.Ports)
 	for _, l := range links {
 		for _, proto := range []string{"tcp", "udp"} {
 			match := []string{"-t", "raw", "-A", f.chain, "-s", l.From, "-d", l.To, "-p", proto, "-m", "multiport", "--ports", ports,
 				"-m", "comment", "--comment", commentTag + " " + l.String()}
-			if s.Drop < 1 {
+			if s.Delay == 0 && s.Drop < 1 {
 				// A rule without a target only counts what the link carried.
 				if err := iptables(match...); err != nil {
 					return f, err
 				}
 				match = append(match, "-m", "statistic", "--mode", "random", "--probability", strconv.FormatFloat(s.Drop, 'f', 4, 64))
 			}
-			if err := iptables(append(match, "-j", "DROP")...); err != nil {
+			if err := iptables(append(match, target...)...); err != nil {
 				return f, err
 			}
 		}
@@ -188,7 +218,7 @@ func (n *Net) apply(s Spec) (*Fault, error) {
 		return f, err
 	}
 	f.At = time.Now()
-	f.Checked = probeAll(f.probeLinks(), s.Drop)
+	f.Checked = probeAll(f.probeLinks(), s.Drop, s.Delay)
 	if err := f.verify(f.Checked, true); err != nil {
 		return nil, errors.Join(err, f.heal())
 	}
@@ -236,8 +266,14 @@ func (f *Fault) verify(ps []Probe, in bool) error {
 			bad = append(bad, fmt.Sprintf("%s should flow: %s", p.Link, p))
 		case faulty && f.Spec.Drop == 1 && (p.Delivered > 0 || p.Unbound):
 			bad = append(bad, fmt.Sprintf("%s should be cut: %s", p.Link, p))
-		case faulty && f.Spec.Drop < 1 && !lossInRange(p, f.Spec.Drop):
+		case faulty && f.Spec.Delay == 0 && f.Spec.Drop < 1 && !lossInRange(p, f.Spec.Drop):
 			bad = append(bad, fmt.Sprintf("%s should lose about %.0f%%: %s", p.Link, 100*f.Spec.Drop, p))
+		case faulty && f.Spec.Delay > 0 && !delayInRange(p, f.Spec.Delay):
+			bad = append(bad, fmt.Sprintf("%s should take about %s more one way: %s", p.Link, f.Spec.Delay, p))
+		case !faulty && f.Spec.Delay > 0 && p.Latency >= f.Spec.Delay/2:
+			bad = append(bad, fmt.Sprintf("%s should not be delayed: %s", p.Link, p))
+		case faulty && f.Spec.Delay > 0 && counters[p.Link].Seen < uint64(p.Sent):
+			bad = append(bad, fmt.Sprintf("%s: its rules queued %d packets, the probe sent %d through them", p.Link, counters[p.Link].Seen, p.Sent))
 		}
 		if faulty && counters[p.Link].Dropped < uint64(p.Sent-p.Delivered) {
 			bad = append(bad, fmt.Sprintf("%s: its rules dropped %d packets, the probe lost %d", p.Link, counters[p.Link].Dropped, p.Sent-p.Delivered))
@@ -247,6 +283,13 @@ func (f *Fault) verify(ps []Probe, in bool) error {
 		return fmt.Errorf("fault %s did not verify:\n  %s", f, strings.Join(bad, "\n  "))
 	}
 	return nil
+}
+
+// delayInRange: the probe's median one-way time is at least 0.9 of the delay
+// and at most twice it plus 100ms (loopback alone takes well under a
+// millisecond; the rest is a loaded machine's scheduling).
+func delayInRange(p Probe, d time.Duration) bool {
+	return p.Latency >= d*9/10 && p.Latency <= 2*d+100*time.Millisecond
 }
 
 // lossInRange: the probe's loss is within 0.1 of p (400 datagrams: more than
@@ -283,10 +326,19 @@ func (f *Fault) heal() error {
 		}
 	}
 	f.HealAt = time.Now()
+	if f.queue != nil {
+		// The rules are out: nothing new comes in, and what the queue
+		// holds goes on before it closes.
+		f.QueueDrops = queueDrops(f.queue.num)
+		f.queue.close()
+		if f.QueueDrops != 0 {
+			errs = append(errs, fmt.Sprintf("the delay's queue %d dropped %d packets (-1: it was not bound)", f.queue.num, f.QueueDrops))
+		}
+	}
 	if len(errs) > 0 {
 		return fmt.Errorf("healing %s: %s", f, strings.Join(errs, "; "))
 	}
-	f.Healthy = probeAll(f.probeLinks(), 0)
+	f.Healthy = probeAll(f.probeLinks(), 0, f.Spec.Delay)
 	return f.verify(f.Healthy, false)
 }
 
@@ -331,7 +383,10 @@ func (f *Fault) counters() (map[Link]Counters, error) {
 
 func (f *Fault) String() string {
 	kind := "cut"
-	if f.Spec.Drop < 1 {
+	switch {
+	case f.Spec.Delay > 0:
+		kind = fmt.Sprintf("%s delay", f.Spec.Delay)
+	case f.Spec.Drop < 1:
 		kind = fmt.Sprintf("%.0f%% loss", 100*f.Spec.Drop)
 	}
 	dir := "one way"
