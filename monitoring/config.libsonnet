@@ -24,6 +24,13 @@
     // 30s missed a 60s total partition (fired at 37-47s, healed inside
     // Alertmanager's 30s group_wait), 1m before it a 90s one.
     noLeaderFor: '10s',
+    // ConsulNoLeader keeps firing this long after its condition last held,
+    // so that a page that fired reaches on-call: Alertmanager sends a new
+    // alert only after group_wait (30s, its documented default), and at 30s
+    // evaluations a 60s total partition fired at 68s, after the heal, and
+    // resolved at 98s, as group_wait ended: no page (docs/gameday.md, round
+    // two, cluster M). group_wait plus 15s.
+    noLeaderKeepFiringFor: '45s',
     noLeaderServerMemory: '1h',
     // ConsulNoLeader: an answering follower that names a leader and heard
     // from it within this many seconds proves the cluster has one, scraped

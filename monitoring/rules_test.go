@@ -10,12 +10,15 @@ import (
 )
 
 type rule struct {
-	Record      string            `yaml:"record"`
-	Alert       string            `yaml:"alert"`
-	Expr        string            `yaml:"expr"`
-	For         string            `yaml:"for"`
-	Labels      map[string]string `yaml:"labels"`
-	Annotations map[string]string `yaml:"annotations"`
+	Record string `yaml:"record"`
+	Alert  string `yaml:"alert"`
+	Expr   string `yaml:"expr"`
+	For    string `yaml:"for"`
+	// KeepFiringFor: ConsulNoLeader's, so that a page that fired outlives
+	// Alertmanager's group_wait (config.libsonnet).
+	KeepFiringFor string            `yaml:"keep_firing_for"`
+	Labels        map[string]string `yaml:"labels"`
+	Annotations   map[string]string `yaml:"annotations"`
 }
 
 type ruleFile struct {

@@ -51,6 +51,7 @@
               )
             ||| % v,
             'for': v.noLeaderFor,
+            keep_firing_for: v.noLeaderKeepFiringFor,
             labels: { severity: 'critical' },
             annotations: {
               summary: 'Consul cluster {{ $labels.%(C)s }} has no Raft leader.' % v,
