@@ -115,6 +115,17 @@ func faultLoss(p float64, down, observe time.Duration) fault {
 		})
 }
 
+// faultLatency holds every server-to-server packet for d, each way
+// (internal/netfault's NFQUEUE delay: this kernel has no tc netem).
+func faultLatency(d, down, observe time.Duration) fault {
+	return faultNetwork(fmt.Sprintf("%s added one way on every server-to-server link (%s round trip)", d, 2*d),
+		fmt.Sprintf("at raft_multiplier 5 (heartbeat timeout 5s, leader lease 2.5s) Raft carries on: no election, no page. At multiplier 1 a heartbeat's round trip (%s plus the 100–200ms between heartbeats) nears the 500ms leader lease: the leader may step down and re-elect, short stretches without one, a flapping warning at most; memberlist's 500ms probe timeout is near the round trip too, so suspicions are possible. A page only if a stretch without a working leader outlasts ConsulNoLeader's for:", 2*d),
+		false, down, observe, func(g *gameDay) (netfault.Spec, string, *consultest.Agent) {
+			all := ips(g.servers())
+			return netfault.Spec{From: all, To: all, Both: true, Delay: d}, "", nil
+		})
+}
+
 // faultRollingUpgrade moves every server to binary (version to), followers
 // first and the leader last, as HashiCorp's upgrade guide says: each leaves
 // (consul leave), starts again on the new binary with its data dir, and the

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -18,8 +19,9 @@ import (
 
 var (
 	gameDayReport   = flag.String("gameday.report", "", "write the report into this Markdown file (between its gameday markers) and the raw timelines beside it, in <dir>/gameday/")
-	gameDayOnly     = flag.String("gameday.only", "", "run only the faults whose name contains this text")
+	gameDayOnly     = flag.String("gameday.only", "", "run only the faults whose name contains this text (or one of several, split by |)")
 	gameDayNoSlow   = flag.Bool("gameday.no-multiplier5", false, "skip the raft_multiplier 5 cluster")
+	gameDayClusters = flag.String("gameday.clusters", "", "run only these clusters, by letter (\"H,L\"); the report then holds only them")
 	gameDayObserve  = flag.Duration("gameday.observe", 90*time.Second, "how long each fault is watched after it is undone")
 	gameDayLateness = flag.Duration("gameday.late-after", 150*time.Second, "a needed page later than this after the fault is late")
 )
@@ -35,6 +37,10 @@ func operatorConfig(servers, octet, mult int) gdConfig {
 
 func keepDead(c gdConfig) gdConfig { c.KeepDeadServers = true; return c }
 
+// everyScrape is an operator's cluster whose Prometheus scrapes and
+// evaluates every d instead of 5s.
+func everyScrape(c gdConfig, d time.Duration) gdConfig { c.Scrape = d; return c }
+
 // upgradeConfig is a cluster that starts on Consul 1.20.6 (tools/consul-1.20).
 func upgradeConfig(t *testing.T, octet, mult int) gdConfig {
 	c := operatorConfig(3, octet, mult)
@@ -45,7 +51,7 @@ func upgradeConfig(t *testing.T, octet, mult int) gdConfig {
 func selectFaults(fs []fault) []fault {
 	var out []fault
 	for _, f := range fs {
-		if *gameDayOnly == "" || strings.Contains(f.Name, *gameDayOnly) {
+		if *gameDayOnly == "" || slices.ContainsFunc(strings.Split(*gameDayOnly, "|"), func(s string) bool { return strings.Contains(f.Name, s) }) {
 			out = append(out, f)
 		}
 	}
@@ -129,12 +135,15 @@ func TestGameDay(t *testing.T) {
 			faultFullPartition(60*time.Second, obs),
 			faultLoss(0.3, 90*time.Second, obs),
 			faultLeaderMuted(60*time.Second, obs),
+			faultLatency(200*time.Millisecond, 90*time.Second, obs),
 		}},
 		{"I", "I. 3 servers, raft_multiplier 5: the network fails", operatorConfig(3, octetGameDayNet5, 5), []fault{
 			faultLeaderCutOff(60*time.Second, obs),
 			faultFollowerCutOff(60*time.Second, obs),
 			faultFullPartition(60*time.Second, obs),
 			faultLoss(0.3, 90*time.Second, obs),
+			faultLeaderMuted(60*time.Second, obs),
+			faultLatency(200*time.Millisecond, 90*time.Second, obs),
 		}},
 		{"J", "J. 3 servers, raft_multiplier 1: rolling upgrade 1.20.6 to 1.22.6", upgradeConfig(t, octetGameDayUp1, 1), []fault{
 			faultRollingUpgrade(pinned(t), "1.22.6", 0, obs),
@@ -142,11 +151,26 @@ func TestGameDay(t *testing.T) {
 		{"K", "K. 3 servers, raft_multiplier 5: rolling upgrade 1.20.6 to 1.22.6", upgradeConfig(t, octetGameDayUp5, 5), []fault{
 			faultRollingUpgrade(pinned(t), "1.22.6", 0, obs),
 		}},
+		// The shipped for: durations at ordinary scrape intervals: the
+		// page that must come and the two that must not.
+		{"L", "L. 3 servers, raft_multiplier 1, Prometheus scraping and evaluating every 15s: the network fails", everyScrape(operatorConfig(3, octetGameDayIv15, 1), 15*time.Second), []fault{
+			faultLeaderCutOff(60*time.Second, obs),
+			faultFullPartition(60*time.Second, obs),
+			faultLoss(0.3, 90*time.Second, obs),
+		}},
+		{"M", "M. 3 servers, raft_multiplier 1, Prometheus scraping and evaluating every 30s: the network fails", everyScrape(operatorConfig(3, octetGameDayIv30, 1), 30*time.Second), []fault{
+			faultLeaderCutOff(60*time.Second, obs),
+			faultFullPartition(60*time.Second, obs),
+			faultLoss(0.3, 90*time.Second, obs),
+		}},
 	}
 	for _, p := range parts {
 		t.Run(p.name, func(t *testing.T) {
 			if p.cfg.RaftMultiplier != 1 && *gameDayNoSlow {
 				t.Skip("-gameday.no-multiplier5")
+			}
+			if *gameDayClusters != "" && !slices.Contains(strings.Split(*gameDayClusters, ","), p.name) {
+				t.Skip("-gameday.clusters")
 			}
 			t.Parallel()
 			play(t, p.title, p.cfg, p.faults)
@@ -158,7 +182,7 @@ func TestGameDay(t *testing.T) {
 		}
 		sort.Slice(runs, func(i, j int) bool { return runs[i].Title < runs[j].Title })
 		var b strings.Builder
-		fmt.Fprintf(&b, "Measured %s by `make gameday` (integration/gameday_test.go). A page is a critical alert's notification reaching the harness's webhook through Alertmanager; times are from the fault. Raw timelines: [gameday/](gameday/) (`a.jsonl.gz` … `k.jsonl.gz`, gzipped JSON lines, one per cluster: alert state changes polled every second, notifications, failovers, network faults with their verification, every server's answers every second (the truth), key series every 5s).\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
+		fmt.Fprintf(&b, "Measured %s by `make gameday` (integration/gameday_test.go). A page is a critical alert's notification reaching the harness's webhook through Alertmanager; times are from the fault. Raw timelines: [gameday/](gameday/) (`a.jsonl.gz` … `m.jsonl.gz`, gzipped JSON lines, one per cluster: alert state changes polled every second, notifications, failovers, network faults with their verification, every server's answers every second (the truth), key series every 5s).\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
 		writeTruthReport(&b, runs, noLeaderFor(runs))
 		writeReport(&b, runs, "")
 		if err := spliceReport(*gameDayReport, b.String()); err != nil {

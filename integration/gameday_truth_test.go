@@ -256,8 +256,11 @@ func judgeTruth(r faultResult, noLeaderFor, lateAfter time.Duration, forOf map[s
 			tv.Named = &named
 		}
 		for _, a := range append(append([]alertTiming(nil), v.Pages...), v.Warnings...) {
-			if a.Fired < 0 || (a.Resolved >= 0 && a.Resolved-undone <= time.Minute) {
-				continue // cleared: resolved before the heal or within a minute of it
+			// A rule's keep_firing_for holds it firing by design for that
+			// much longer after its condition ends.
+			keep := forOf[v.Contender+"/"+a.Alert+keepFiringSuffix]
+			if a.Fired < 0 || (a.Resolved >= 0 && a.Resolved-undone <= time.Minute+keep) {
+				continue // cleared: resolved before the heal or within a minute of it (plus keep_firing_for)
 			}
 			if a.Resolved < 0 && r.End.Sub(r.Undone) <= time.Minute {
 				continue // still firing when a watch shorter than a minute ended: undecided
@@ -273,8 +276,12 @@ func judgeTruth(r faultResult, noLeaderFor, lateAfter time.Duration, forOf map[s
 	return out
 }
 
+// keepFiringSuffix keys a rule's keep_firing_for in ruleDurations' map:
+// "contender/alert" + keepFiringSuffix.
+const keepFiringSuffix = " keep_firing_for"
+
 // ruleDurations reads every alerting rule's for: from Prometheus, keyed
-// "contender/alert".
+// "contender/alert", and its keep_firing_for where it has one.
 func ruleDurations(p *consultest.Prometheus) (map[string]time.Duration, error) {
 	var v struct {
 		Groups []struct {
@@ -282,6 +289,7 @@ func ruleDurations(p *consultest.Prometheus) (map[string]time.Duration, error) {
 				Name     string            `json:"name"`
 				Type     string            `json:"type"`
 				Duration float64           `json:"duration"`
+				Keep     float64           `json:"keepFiringFor"`
 				Labels   map[string]string `json:"labels"`
 			} `json:"rules"`
 		} `json:"groups"`
@@ -300,6 +308,9 @@ func ruleDurations(p *consultest.Prometheus) (map[string]time.Duration, error) {
 		for _, r := range gr.Rules {
 			if r.Type == "alerting" {
 				out[contenderOf(r.Labels)+"/"+r.Name] = time.Duration(r.Duration * float64(time.Second))
+				if r.Keep > 0 {
+					out[contenderOf(r.Labels)+"/"+r.Name+keepFiringSuffix] = time.Duration(r.Keep * float64(time.Second))
+				}
 			}
 		}
 	}
@@ -378,7 +389,7 @@ func writeTruthReport(w io.Writer, runs []runSummary, noLeaderFor time.Duration)
 			}
 		}
 	}
-	fmt.Fprintf(w, "## Against the truth\n\nEvery server's own answers, every second (`/v1/status/leader`, `/v1/agent/self` raft state, term and last contact, `/v1/status/peers`): a second has a working leader when a server says it leads and a majority of the voters it knows (itself included) name it leader and heard from it within the follower heartbeat timeout (1s × raft_multiplier). A page is needed when the longest stretch without one is longer than ConsulNoLeader's `for:` (%s); missed: needed, and no critical page after the stretch began; late: later than the late bound after it; false: a critical page while every second of its alert's `for:` window before it fired had a working leader; named: where a fault singles out one server, an alert (any severity) that fired before the heal carries its instance; cleared: every alert resolved within a minute of the heal (rules that remember a window by design are listed apart).\n\n", secs(noLeaderFor))
+	fmt.Fprintf(w, "## Against the truth\n\nEvery server's own answers, every second (`/v1/status/leader`, `/v1/agent/self` raft state, term and last contact, `/v1/status/peers`): a second has a working leader when a server says it leads and a majority of the voters it knows (itself included) name it leader and heard from it within the follower heartbeat timeout (1s × raft_multiplier). A page is needed when the longest stretch without one is longer than ConsulNoLeader's `for:` (%s); missed: needed, and no critical page after the stretch began; late: later than the late bound after it; false: a critical page while every second of its alert's `for:` window before it fired had a working leader; named: where a fault singles out one server, an alert (any severity) that fired before the heal carries its instance; cleared: every alert resolved within a minute of the heal, plus its rule's `keep_firing_for` if it has one (rules that remember a window by design are listed apart).\n\n", secs(noLeaderFor))
 	fmt.Fprintf(w, "| contender | pages needed | true | missed | late | false | named (of single-server faults) | not cleared | median time to page | median heal to resolution |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, c := range contenders {
 		t := tallies[c]

@@ -53,6 +53,9 @@ const (
 	octetGameDayUp1   = 185 // 3 servers on 1.20.6, raft_multiplier 1 (make gameday)
 	octetGameDayUp5   = 190 // 3 servers on 1.20.6, raft_multiplier 5 (make gameday)
 	octetGameDayShNet = 195 // 3 servers on 1.20.6 (make integration)
+	// The game day at ordinary scrape intervals keeps to 225-234.
+	octetGameDayIv15 = 225 // 3 servers, 15s scrapes (make gameday)
+	octetGameDayIv30 = 230 // 3 servers, 30s scrapes (make gameday)
 )
 
 // TestMain runs the package in a network namespace of its own
