@@ -109,17 +109,18 @@ soak:
 		-args -soak.duration=$(SOAK_DURATION) $(if $(SOAK_REPORT),-soak.report=$(abspath $(SOAK_REPORT)))
 
 # The game day: the shipped rules beside the rules operators copy for
-# consul_exporter, on real clusters (eleven at once: round one's seven, and
+# consul_exporter, on real clusters (thirteen at once: round one's seven, and
 # round two's network faults, inside the test binary's own network namespace,
-# and rolling upgrades from 1.20.6) through a real Alertmanager, fault after
-# fault; 20 minutes measured on a shared machine (docs/gameday.md).
+# rolling upgrades from 1.20.6, and the network faults at 15s and 30s
+# scrapes) through a real Alertmanager, fault after fault; about 20 minutes
+# on a shared machine (docs/gameday.md). -gameday.clusters=H,L runs some.
 # Writes docs/gameday.md (between its markers) and docs/gameday/*.jsonl.gz.
 # GAMEDAY_FLAGS passes more, e.g. -gameday.only=quorum. Not part of make
 # test, which runs the short variants (TestGameDayShort, TestGameDayShortNetwork)
 # in make integration.
 GAMEDAY_FLAGS ?=
 gameday: deps
-	$(GO) test -tags 'integration gameday' -run 'TestGameDay$$' -count=1 -parallel 12 -v -timeout 90m ./integration/ \
+	$(GO) test -tags 'integration gameday' -run 'TestGameDay$$' -count=1 -parallel 13 -v -timeout 90m ./integration/ \
 		-args -gameday.report=$(abspath docs/gameday.md) $(GAMEDAY_FLAGS)
 
 # Beyond one datacenter, the long variant: the mixin's alerts on
