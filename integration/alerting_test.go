@@ -26,7 +26,7 @@ import (
 // shortFor maps the rules' for: durations to test-sized ones, keeping their
 // order: a quick election (a few seconds without a leader) must still stay
 // under ConsulNoLeader's.
-var shortFor = map[string]string{"10s": "5s", "30s": "10s", "45s": "12s", "1m": "15s", "2m": "20s", "5m": "30s", "15m": "60s", "1h": "90s"}
+var shortFor = map[string]string{"10s": "5s", "20s": "8s", "30s": "10s", "45s": "12s", "1m": "15s", "2m": "20s", "5m": "30s", "15m": "60s", "1h": "90s"}
 
 // The mixin twice in one Prometheus: the shipped files (default _config,
 // job="consul") over the job "consul", and a render of

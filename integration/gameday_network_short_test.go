@@ -18,7 +18,7 @@ import (
 // from every server each second.
 func TestGameDayShortNetwork(t *testing.T) {
 	cfg := gdConfig{Servers: 3, Octet: octetGameDayShNet, Scrape: time.Second, Binary: consultest.Binary(t, "tools/consul-1.20"),
-		ForScale:  map[string]string{"10s": "5s", "30s": "10s", "45s": "12s", "1m": "15s", "2m": "20s", "5m": "30s", "10m": "45s", "15m": "60s"},
+		ForScale:  map[string]string{"10s": "5s", "20s": "8s", "30s": "10s", "45s": "12s", "1m": "15s", "2m": "20s", "5m": "30s", "10m": "45s", "15m": "60s"},
 		GroupWait: time.Second, GroupInterval: 5 * time.Second, RepeatInterval: time.Hour}
 	g := startGameDay(t, cfg)
 	results := []faultResult{

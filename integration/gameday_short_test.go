@@ -16,7 +16,7 @@ import (
 // page, two failover samples).
 func TestGameDayShort(t *testing.T) {
 	g := startGameDay(t, gdConfig{Servers: 3, Octet: octetGameDayShort, Scrape: time.Second,
-		ForScale:  map[string]string{"10s": "5s", "30s": "10s", "45s": "12s", "1m": "15s", "2m": "20s", "5m": "30s", "10m": "45s", "15m": "60s"},
+		ForScale:  map[string]string{"10s": "5s", "20s": "8s", "30s": "10s", "45s": "12s", "1m": "15s", "2m": "20s", "5m": "30s", "10m": "45s", "15m": "60s"},
 		GroupWait: time.Second, GroupInterval: 5 * time.Second, RepeatInterval: time.Hour})
 	faults := []fault{
 		faultLeaderDown(killed, 10*time.Second, 15*time.Second),

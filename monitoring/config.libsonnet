@@ -16,14 +16,15 @@
 
     // ConsulNoLeader: how long without a leader, and for how long after a
     // server last answered a cluster still counts as a server cluster (so
-    // that losing every server still pages). 10s, from the game days
-    // (docs/gameday.md): the condition already waits until no follower heard
-    // from a leader within noLeaderFollowerContactSeconds, and across both
-    // rounds' faults that need no page (failovers of up to 14.4s, partitions
-    // of one server, 30% loss, rolling upgrades) it was pending at most 5s;
-    // 30s missed a 60s total partition (fired at 37-47s, healed inside
-    // Alertmanager's 30s group_wait), 1m before it a 90s one.
-    noLeaderFor: '10s',
+    // that losing every server still pages). 20s, from the game days
+    // (docs/gameday.md): at raft_multiplier 5 (Consul's default) an ordinary
+    // failover leaves a cluster 12-14s without a working leader (round two's
+    // truth, every server every second), which 10s counted as an outage
+    // needing a page; 30s missed a 60s total partition (fired at 37-47s,
+    // healed inside Alertmanager's 30s group_wait), 1m before it a 90s one.
+    // The condition itself already waits until no follower heard from a
+    // leader within noLeaderFollowerContactSeconds.
+    noLeaderFor: '20s',
     // ConsulNoLeader keeps firing this long after its condition last held,
     // so that a page that fired reaches on-call: Alertmanager sends a new
     // alert only after group_wait (30s, its documented default), and at 30s
