@@ -26,8 +26,8 @@ func TestGameDayShortNetwork(t *testing.T) {
 		g.run(faultRollingUpgrade(pinned(t), "1.22.6", 2, 20*time.Second)),
 	}
 	noLeader := g.forOf[contOurs+"/ConsulNoLeader"]
-	if noLeader != 5*time.Second {
-		t.Fatalf("ConsulNoLeader's for: as loaded is %v, want the scaled 5s", noLeader)
+	if noLeader != 8*time.Second {
+		t.Fatalf("ConsulNoLeader's for: as loaded is %v, want the scaled 8s", noLeader)
 	}
 	cut := results[0]
 	if cut.Fault.Target == "" {
