@@ -2,7 +2,7 @@
 
 package integration
 
-// The game day's network faults and the rolling upgrade (issue 22). A
+// The game day's network faults and the rolling upgrade. A
 // network fault is a netfault.Spec chosen when the fault runs (which
 // server leads is known only then): any split, direction or loss of the
 // servers' traffic is one more spec. Exporters, Prometheus and Alertmanager

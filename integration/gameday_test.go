@@ -130,7 +130,7 @@ func TestGameDay(t *testing.T) {
 		{"G", "G. 5 servers, raft_multiplier 1, cleanup_dead_servers off: two down, then the leader", keepDead(operatorConfig(5, octetGameDay5k, 1)), []fault{
 			faultStagedQuorumLoss(3*time.Minute, 3*time.Minute, obs, false),
 		}},
-		// Round two (issue 22): the network, inside the test binary's own
+		// Round two: the network, inside the test binary's own
 		// network namespace (internal/netfault), and the rolling upgrade.
 		{"H", "H. 3 servers, raft_multiplier 1: the network fails", operatorConfig(3, octetGameDayNet1, 1), []fault{
 			faultLeaderCutOff(60*time.Second, obs),
