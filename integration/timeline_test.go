@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"compress/gzip"
 	"encoding/json"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -28,14 +29,21 @@ func TestTimelineIsGzippedJSONLines(t *testing.T) {
 	if len(got) != len(want) || got[0].Fault != want[0].Fault || got[1].Labels["server"] != "s1" || got[1].Value != 3 {
 		t.Errorf("read back %+v, wrote %+v", got, want)
 	}
-	committed, _ := filepath.Glob(filepath.Join("..", "docs", "gameday", "*"))
-	if len(committed) == 0 {
-		t.Fatal("no timelines under docs/gameday")
-	}
-	for _, p := range committed {
+	// Every file below docs/gameday, in folders too (a re-run's timelines
+	// are kept in one of their own).
+	n := 0
+	err := filepath.WalkDir(filepath.Join("..", "docs", "gameday"), func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		n++
 		if filepath.Ext(p) != ".gz" || len(readTimeline(t, p)) == 0 {
 			t.Errorf("%s: not a gzipped timeline", p)
 		}
+		return nil
+	})
+	if err != nil || n == 0 {
+		t.Fatalf("no timelines under docs/gameday (%v)", err)
 	}
 }
 
