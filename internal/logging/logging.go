@@ -17,6 +17,7 @@ import (
 	stdlog "log"
 	"log/slog"
 	"reflect"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -81,7 +82,6 @@ func (l *Logger) SetRedact(redact func(string) string) { l.redact.Store(&redact)
 // of the interval (at shutdown).
 func (l *Logger) Flush() { l.budget.flush() }
 
-// gate lets a line through the budget, then redacts and writes it.
 // kitKeys gives the slog bridge's lines the keys and order of Kit's (level,
 // ts in UTC, caller, msg), so that a log pipeline parses exporter-toolkit's
 // and the standard library's lines as it parses the exporter's own: the
@@ -98,14 +98,14 @@ func (k kitKeys) Log(kv ...any) error {
 		}
 		out = append(out, kv[i], kv[i+1])
 	}
-	if ts == nil {
-		return k.next.Log(out...)
+	if ts != nil {
+		at := 0
+		if len(out) >= 2 && out[0] == level.Key() {
+			at = 2 // after level, as Kit's lines have it
+		}
+		out = slices.Insert(out, at, ts...)
 	}
-	at := 0
-	if len(out) >= 2 && out[0] == level.Key() {
-		at = 2
-	}
-	return k.next.Log(append(append(append(make([]any, 0, len(out)+2), out[:at]...), ts...), out[at:]...)...)
+	return k.next.Log(out...)
 }
 
 // textBytes hands the slog bridge byte slices as text: the bridge would
@@ -159,6 +159,7 @@ func byteSlice(v any) ([]byte, bool) {
 	return nil, false
 }
 
+// gate lets a line through the budget, then redacts and writes it.
 type gate struct{ l *Logger }
 
 func (g gate) Log(kv ...any) error {
@@ -197,13 +198,11 @@ func redactValue(red func(string) string, v any) any {
 		return red(x)
 	case error:
 		return red(x.Error())
-	case []byte:
-		// logfmt writes bytes as they are and JSON as base64: as text
-		// they are redacted like any string.
-		return red(string(x))
 	default:
+		// logfmt writes bytes as they are and JSON as base64: as text
+		// they are redacted like any string ([]byte, json.RawMessage, ...).
 		if b, ok := byteSlice(v); ok {
-			return red(string(b)) // json.RawMessage and other []byte types
+			return red(string(b))
 		}
 		s := fmt.Sprint(x)
 		if r := red(s); r != s {
