@@ -51,11 +51,11 @@ type fleetResult struct {
 	lat          []time.Duration
 	errs         int
 	firstErr     error
-	cpuTicks     int64
-	// harnessTicks is this program's own CPU meanwhile: the probing
+	cpuSeconds   float64
+	// harnessSeconds is this program's own CPU meanwhile: the probing
 	// clients and the fake agents, on the same cores as the exporter.
-	harnessTicks int64
-	mem          mem
+	harnessSeconds float64
+	mem            mem
 }
 
 func (f *fleetResult) rate() float64 { return float64(len(f.lat)) / f.elapsed.Seconds() }
@@ -109,11 +109,11 @@ func runFleet(ctx context.Context, exporterBin string, agents, conc int, d time.
 	}
 
 	res := &fleetResult{agents: agents, conc: conc}
-	c0, err := cpuTicks(p.pid())
+	c0, err := cpuSeconds(p.pid())
 	if err != nil {
 		return nil, err
 	}
-	h0, err := cpuTicks(os.Getpid())
+	h0, err := cpuSeconds(os.Getpid())
 	if err != nil {
 		return nil, err
 	}
@@ -151,15 +151,15 @@ func runFleet(ctx context.Context, exporterBin string, agents, conc int, d time.
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
-	c1, err := cpuTicks(p.pid())
+	c1, err := cpuSeconds(p.pid())
 	if err != nil {
 		return nil, err
 	}
-	h1, err := cpuTicks(os.Getpid())
+	h1, err := cpuSeconds(os.Getpid())
 	if err != nil {
 		return nil, err
 	}
-	res.cpuTicks, res.harnessTicks = c1-c0, h1-h0
+	res.cpuSeconds, res.harnessSeconds = c1-c0, h1-h0
 	if res.mem, err = memOf(p.pid()); err != nil {
 		return nil, err
 	}

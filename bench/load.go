@@ -38,8 +38,8 @@ type phase struct {
 	lat       []time.Duration
 	errors    int
 	firstErr  error
-	cpu       int64 // ticks of subject.proc
-	consulCPU int64 // ticks of the Consul agent
+	cpu       float64 // CPU-seconds of subject.proc
+	consulCPU float64 // CPU-seconds of the Consul agent
 	wall      time.Duration
 }
 
@@ -167,8 +167,8 @@ func runBatch(ctx context.Context, s *subject, consul *proc, conc, k int) error 
 	if s.proc != nil {
 		cpuPid = s.proc.pid()
 	}
-	c0, err1 := cpuTicks(cpuPid)
-	k0, err2 := cpuTicks(consul.pid())
+	c0, err1 := cpuSeconds(cpuPid)
+	k0, err2 := cpuSeconds(consul.pid())
 	if err := errors.Join(err1, err2); err != nil {
 		return fmt.Errorf("%s: %w", s.name, err)
 	}
@@ -203,8 +203,8 @@ func runBatch(ctx context.Context, s *subject, consul *proc, conc, k int) error 
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	c1, err1 := cpuTicks(cpuPid)
-	k1, err2 := cpuTicks(consul.pid())
+	c1, err1 := cpuSeconds(cpuPid)
+	k1, err2 := cpuSeconds(consul.pid())
 	if err := errors.Join(err1, err2); err != nil {
 		return fmt.Errorf("%s: %w", s.name, err)
 	}

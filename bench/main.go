@@ -227,7 +227,7 @@ func measureMain(ctx context.Context, o *options, tmp, exporterBin string, r *re
 	}
 
 	logf("watching the idle Consul agent for %s", o.idle)
-	k0, err := cpuTicks(consul.pid())
+	k0, err := cpuSeconds(consul.pid())
 	if err != nil {
 		return err
 	}
@@ -237,11 +237,11 @@ func measureMain(ctx context.Context, o *options, tmp, exporterBin string, r *re
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	k1, err := cpuTicks(consul.pid())
+	k1, err := cpuSeconds(consul.pid())
 	if err != nil {
 		return err
 	}
-	r.consulIdle = ticksToSeconds(k1-k0) / time.Since(idleStart).Seconds()
+	r.consulIdle = (k1 - k0) / time.Since(idleStart).Seconds()
 
 	for _, s := range subjects[1:] {
 		g, err := goroutines(ctx, s)

@@ -1,18 +1,16 @@
 package main
 
 import (
-	"bytes"
-	"encoding/binary"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/prometheus/procfs"
 
 	"github.com/consul-status-exporter/consul_status_exporter/internal/consultest"
 )
@@ -104,81 +102,37 @@ func (p *proc) waitHTTP(url string, within time.Duration) error {
 	return fmt.Errorf("%s did not serve %s within %s:\n%s", p.name, url, within, p.out.String())
 }
 
-// cpuTicks is utime+stime of a process, in clock ticks.
-func cpuTicks(pid int) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+// cpuSeconds is the user and system CPU a process has spent, read by
+// procfs from /proc/<pid>/stat.
+func cpuSeconds(pid int) (float64, error) {
+	p, err := procfs.NewProc(pid)
 	if err != nil {
 		return 0, err
 	}
-	// The command name may hold spaces and parentheses: fields are counted
-	// from the last ')'. After it come state (field 3) … utime (14), stime (15).
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, errors.New("unreadable /proc/pid/stat")
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 13 {
-		return 0, errors.New("short /proc/pid/stat")
-	}
-	u, err1 := strconv.ParseInt(f[11], 10, 64)
-	s, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err := errors.Join(err1, err2); err != nil {
+	st, err := p.Stat()
+	if err != nil {
 		return 0, err
 	}
-	return u + s, nil
+	return st.CPUTime(), nil
 }
 
 // mem is a process's resident set, in bytes: now and at its peak.
 type mem struct{ rss, hwm int64 }
 
 func memOf(pid int) (mem, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	p, err := procfs.NewProc(pid)
 	if err != nil {
 		return mem{}, err
 	}
-	var m mem
-	for _, line := range strings.Split(string(b), "\n") {
-		k, v, ok := strings.Cut(line, ":")
-		if !ok || (k != "VmRSS" && k != "VmHWM") {
-			continue
-		}
-		f := strings.Fields(v) // "12345 kB"
-		if len(f) != 2 || f[1] != "kB" {
-			return mem{}, fmt.Errorf("unexpected %s line %q", k, line)
-		}
-		n, err := strconv.ParseInt(f[0], 10, 64)
-		if err != nil {
-			return mem{}, err
-		}
-		if k == "VmRSS" {
-			m.rss = n << 10
-		} else {
-			m.hwm = n << 10
-		}
+	st, err := p.NewStatus()
+	if err != nil {
+		return mem{}, err
 	}
-	if m.rss == 0 || m.hwm == 0 {
+	if st.VmRSS == 0 || st.VmHWM == 0 {
 		return mem{}, fmt.Errorf("no VmRSS/VmHWM in /proc/%d/status", pid)
 	}
-	return m, nil
+	return mem{rss: int64(st.VmRSS), hwm: int64(st.VmHWM)}, nil
 }
-
-// clockTicks is the kernel's USER_HZ, the unit of /proc/pid/stat times,
-// from the auxiliary vector (AT_CLKTCK) since sysconf needs cgo.
-var clockTicks = func() float64 {
-	const atClkTck = 17
-	b, err := os.ReadFile("/proc/self/auxv")
-	if err == nil {
-		for i := 0; i+16 <= len(b); i += 16 {
-			k, v := binary.NativeEndian.Uint64(b[i:]), binary.NativeEndian.Uint64(b[i+8:])
-			if k == atClkTck && v > 0 {
-				return float64(v)
-			}
-		}
-	}
-	return 100
-}()
-
-func ticksToSeconds(t int64) float64 { return float64(t) / clockTicks }
 
 // tailBuffer keeps the last max bytes written to it.
 type tailBuffer struct {

@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/prometheus/procfs"
 )
 
 type machine struct {
@@ -43,15 +45,15 @@ func commandLine(name string, args ...string) string {
 // loadAvg is the 1, 5 and 15 minute load average: other people's work on
 // the same cores shows here.
 func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
+	fs, err := procfs.NewDefaultFS()
 	if err != nil {
 		return "?"
 	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
+	l, err := fs.LoadAvg()
+	if err != nil {
 		return "?"
 	}
-	return strings.Join(f[:3], " ")
+	return fmt.Sprintf("%.2f %.2f %.2f", l.Load1, l.Load5, l.Load15)
 }
 
 type report struct {
@@ -82,13 +84,13 @@ func mb(b int64) float64         { return float64(b) / 1e6 }
 // cpuPer1000 is the CPU-seconds the subject's process spent per 1,000
 // requests of the phase.
 func cpuPer1000(ph *phase) float64 {
-	return ticksToSeconds(ph.cpu) / float64(len(ph.lat)) * 1000
+	return ph.cpu / float64(len(ph.lat)) * 1000
 }
 
 // consulPer1000 is the Consul agent's CPU-seconds per 1,000 requests of
 // the phase, less what it spends idle in the same time.
 func (r *report) consulPer1000(ph *phase) float64 {
-	busy := ticksToSeconds(ph.consulCPU) - r.consulIdle*ph.wall.Seconds()
+	busy := ph.consulCPU - r.consulIdle*ph.wall.Seconds()
 	return max(busy, 0) / float64(len(ph.lat)) * 1000
 }
 
@@ -106,7 +108,7 @@ func (r *report) print(w io.Writer) {
 		fmt.Fprintf(w, "- Consul: `%s`, dev agent on 127.0.0.1; its idle background CPU, %.4f CPU-s/s, is taken off its CPU under load\n", r.machine.consul, r.consulIdle)
 		fmt.Fprintf(w, "- consul_exporter %s, default flags, and with --no-consul.health-summary\n", r.ceVersion)
 		fmt.Fprintf(w, "- Scrapes: %d per subject per concurrency, in turns of %d (floor, exporter, consul_exporter, consul_exporter --no-consul.health-summary, …); Prometheus's Accept header, gzip accepted: %v, keep-alive; the floor is Consul's leader, peers and agent/self requested at once without gzip\n", o.n, o.batch, o.gzip)
-		fmt.Fprintf(w, "- CPU from /proc/<pid>/stat utime+stime (%g ticks/s); memory from /proc/<pid>/status VmRSS and VmHWM; MB = 10⁶ bytes\n\n", clockTicks)
+		fmt.Fprintf(w, "- CPU from /proc/<pid>/stat utime+stime; memory from /proc/<pid>/status VmRSS and VmHWM (both read by procfs); MB = 10⁶ bytes\n\n")
 		r.printLatency(w)
 		r.printMemory(w)
 		r.printSlow(w)
@@ -185,9 +187,9 @@ func (r *report) printFleet(w io.Writer) {
 	fmt.Fprintf(w, "## /probe fleet\n\n")
 	fmt.Fprintf(w, "| agents | conc. | seconds | probes | probes/s | p50 ms | p99 ms | errors | exporter CPU-s / 1000 probes | harness CPU-s / 1000 probes | RSS at end MB |\n")
 	fmt.Fprintf(w, "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
-	per1000 := func(t int64) float64 { return ticksToSeconds(t) / float64(len(f.lat)) * 1000 }
+	per1000 := func(t float64) float64 { return t / float64(len(f.lat)) * 1000 }
 	fmt.Fprintf(w, "| %d | %d | %.1f | %d | %.0f | %.3f | %.3f | %d | %.3f | %.3f | %.1f |\n\n", f.agents, f.conc, f.elapsed.Seconds(), len(f.lat), f.rate(),
-		ms(percentile(f.lat, .5)), ms(percentile(f.lat, .99)), f.errs, per1000(f.cpuTicks), per1000(f.harnessTicks), mb(f.mem.rss))
+		ms(percentile(f.lat, .5)), ms(percentile(f.lat, .99)), f.errs, per1000(f.cpuSeconds), per1000(f.harnessSeconds), mb(f.mem.rss))
 	fmt.Fprintf(w, "The harness (probing clients and the %d fake agents) runs on the same cores as the exporter.\n\n", f.agents)
 	if f.firstErr != nil {
 		fmt.Fprintf(w, "- first error: %v\n\n", f.firstErr)
