@@ -930,15 +930,7 @@ func writeReport(w io.Writer, runs []runSummary, intro string) {
 				}
 			}
 		}
-		med := time.Duration(-1)
-		if len(ttp) > 0 {
-			sort.Slice(ttp, func(i, j int) bool { return ttp[i] < ttp[j] })
-			med = ttp[len(ttp)/2]
-			if len(ttp)%2 == 0 {
-				med = (ttp[len(ttp)/2-1] + ttp[len(ttp)/2]) / 2
-			}
-		}
-		fmt.Fprintf(w, "| %s | %d | %d | %d | %d | %d | %s |\n", c, need, hit, missed, late, falsePg, secs(med))
+		fmt.Fprintf(w, "| %s | %d | %d | %d | %d | %d | %s |\n", c, need, hit, missed, late, falsePg, secs(median(ttp)))
 	}
 	fmt.Fprintf(w, "\nOrdinary failovers measured (a server taken down while leading, until another says it leads; /v1/agent/self polled every 100ms), and the longest time ours' ConsulNoLeader was pending in any fault that needs no page:\n\n| cluster | failovers | fastest | median | slowest | ConsulNoLeader pending at most |\n|---|---|---|---|---|---|\n")
 	for _, run := range runs {
