@@ -307,9 +307,12 @@ func ruleDurations(p *consultest.Prometheus) (map[string]time.Duration, error) {
 	for _, gr := range v.Groups {
 		for _, r := range gr.Rules {
 			if r.Type == "alerting" {
-				out[contenderOf(r.Labels)+"/"+r.Name] = time.Duration(r.Duration * float64(time.Second))
+				// An alert of two rules (ConsulNoLeader's second needs no
+				// for:) is judged by the longer.
+				k := contenderOf(r.Labels) + "/" + r.Name
+				out[k] = max(out[k], time.Duration(r.Duration*float64(time.Second)))
 				if r.Keep > 0 {
-					out[contenderOf(r.Labels)+"/"+r.Name+keepFiringSuffix] = time.Duration(r.Keep * float64(time.Second))
+					out[k+keepFiringSuffix] = max(out[k+keepFiringSuffix], time.Duration(r.Keep*float64(time.Second)))
 				}
 			}
 		}

@@ -38,6 +38,15 @@
     // or not. Raft's heartbeat timeout is 1s per raft_multiplier, at most
     // 10; a follower that hears nothing for that long stands for election.
     noLeaderFollowerContactSeconds: 10,
+    // ConsulNoLeader's second rule, without for:: more than half of the
+    // servers in the Raft configuration each report no contact with any
+    // leader for longer than this. A working leader needs a majority
+    // hearing it, so one scrape proves its absence: at 30s evaluations
+    // for: 20s needs two in a row, which a 60s total partition may not give
+    // (missed in the game day, cluster M; docs/gameday.md). Longer than any
+    // stretch without a working leader an ordinary failover left there (15s
+    // at raft_multiplier 5), so an election never reaches it.
+    noLeaderMajorityContactSeconds: 20,
 
     // <cluster>:consul_servers_down:max: for how long after an instance
     // last said it is a server its consul_up 0 counts as a server down.

@@ -58,6 +58,27 @@
               description: 'No answering server of {{ $labels.%(C)s }} has been the Raft leader for %(noLeaderFor)s: writes and consistent reads fail. First check how many servers are up (ConsulAgentDown, ConsulQuorumAtRisk): with a majority down, bring servers back rather than forcing a new configuration.' % v,
             },
           },
+          // The same alert from one scrape of a majority: each of more than
+          // half of the configured servers heard from no leader for
+          // noLeaderMajorityContactSeconds, so there has been no working
+          // leader that long. It needs no for:, so at 30s evaluations a
+          // short total partition still pages; a server's stale view or a
+          // minority cut off cannot make it true. Its evidence label keeps its
+          // ALERTS series apart from the first rule's (the same labels would
+          // collide); Alertmanager groups both by alertname.
+          {
+            alert: 'ConsulNoLeader',
+            expr: |||
+              count by (%(C)s) (consul_raft_last_contact_seconds{%(sel)s} > %(noLeaderMajorityContactSeconds)g)
+              > on (%(C)s) %(C)s:consul_raft_peers:max / 2
+            ||| % v,
+            keep_firing_for: v.noLeaderKeepFiringFor,
+            labels: { severity: 'critical', evidence: 'majority' },
+            annotations: {
+              summary: 'Consul cluster {{ $labels.%(C)s }} has no Raft leader.' % v,
+              description: 'Most servers of {{ $labels.%(C)s }} have heard from no Raft leader for over %(noLeaderMajorityContactSeconds)gs: writes and consistent reads fail. First check the network between the servers and how many are up (ConsulAgentDown, ConsulQuorumAtRisk): with a majority down, bring servers back rather than forcing a new configuration.' % v,
+            },
+          },
           {
             alert: 'ConsulLeaderFlapping',
             expr: 'max by (%(C)s) (changes(consul_raft_term{%(sel)s}[%(leaderFlappingWindow)s])) > %(leaderFlappingTermChanges)s' % v,
