@@ -805,7 +805,9 @@ func judge(r faultResult) []verdict {
 		byAlert := map[string]*alertTiming{}
 		var order []string
 		get := func(e event) *alertTiming {
-			k := e.Labels["alertname"] + " " + instanceOf(e.Labels)
+			// Every label: the two rules of one alert (ConsulNoLeader's)
+			// fire and resolve apart.
+			k := labelKey(e.Labels)
 			if byAlert[k] == nil {
 				byAlert[k] = &alertTiming{Alert: e.Labels["alertname"], Labels: instanceOf(e.Labels), Fired: -1, Resolved: -1, Paged: -1}
 				order = append(order, k)

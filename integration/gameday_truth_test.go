@@ -262,8 +262,8 @@ func judgeTruth(r faultResult, noLeaderFor, lateAfter time.Duration, forOf map[s
 			if a.Fired < 0 || (a.Resolved >= 0 && a.Resolved-undone <= time.Minute+keep) {
 				continue // cleared: resolved before the heal or within a minute of it (plus keep_firing_for)
 			}
-			if a.Resolved < 0 && r.End.Sub(r.Undone) <= time.Minute {
-				continue // still firing when a watch shorter than a minute ended: undecided
+			if a.Resolved < 0 && r.End.Sub(r.Undone) <= time.Minute+keep {
+				continue // still firing when a watch shorter than its allowance ended: undecided
 			}
 			if windowRules[a.Alert] {
 				tv.Remembering = append(tv.Remembering, a.Alert)
