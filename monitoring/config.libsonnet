@@ -18,7 +18,7 @@
     // server last answered a cluster still counts as a server cluster (so
     // that losing every server still pages). 20s, from the game days
     // (docs/gameday.md): at raft_multiplier 5 (Consul's default) an ordinary
-    // failover leaves a cluster 12-14s without a working leader (round two's
+    // failover leaves a cluster 8-15s without a working leader (round two's
     // truth, every server every second), which 10s counted as an outage
     // needing a page; 30s missed a 60s total partition (fired at 37-47s,
     // healed inside Alertmanager's 30s group_wait), 1m before it a 90s one.
