@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"net/http"
@@ -282,16 +283,22 @@ func (a *apiServer) mustCreate(t testing.TB, doc string) *unstructured.Unstructu
 // module the end-to-end test runs (tools/prometheus-operator, v0.85.0:
 // example/prometheus-operator-crd, the files its release ships; the
 // monitoring types module ships none), and waits until they are served.
+// go mod download, not go list -m: on a fresh module cache go list names
+// no directory (a fresh clone failed here before the operator was built).
 func (a *apiServer) installCRDs(t *testing.T) {
 	t.Helper()
-	cmd := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/prometheus-operator/prometheus-operator")
+	cmd := exec.Command("go", "mod", "download", "-json", "github.com/prometheus-operator/prometheus-operator")
 	cmd.Dir = filepath.Join(consultest.RepoRoot(), "tools", "prometheus-operator")
 	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off")
 	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("go list the operator module: %v", err)
+	var mod struct{ Dir string }
+	if err == nil {
+		err = json.Unmarshal(out, &mod)
 	}
-	files, err := filepath.Glob(filepath.Join(strings.TrimSpace(string(out)), "example", "prometheus-operator-crd", "*.yaml"))
+	if err != nil || mod.Dir == "" {
+		t.Fatalf("go mod download the operator module: %v %s", err, out)
+	}
+	files, err := filepath.Glob(filepath.Join(mod.Dir, "example", "prometheus-operator-crd", "*.yaml"))
 	if err != nil || len(files) < 10 {
 		t.Fatalf("the operator module's CRDs: %v %v", files, err)
 	}
