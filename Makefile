@@ -94,7 +94,11 @@ bench-micro:
 bench:
 	$(GO) run ./bench $(BENCH_FLAGS)
 
+# promu and its modules are fetched first: the tests run in a network
+# namespace of their own (only loopback), where make demo's build could not
+# download them on a fresh machine.
 integration:
+	bash scripts/build.sh >/dev/null
 	$(GO) test -race -tags integration -count=1 -v -timeout 20m ./integration/
 
 # Every fuzz target, one after the other, sharing FUZZ_BUDGET seconds
