@@ -69,7 +69,7 @@ func TestCutBothWaysAndHeal(t *testing.T) {
 func TestCutOneWay(t *testing.T) {
 	n := Require(t)
 	a, b := "127.0.0.21", "127.0.0.22"
-	f := n.CutOneWay([]string{a}, []string{b})
+	f := n.Apply(Spec{From: []string{a}, To: []string{b}, Drop: 1})
 	defer f.Heal()
 	for _, p := range f.Checked {
 		switch p.Link {
@@ -90,7 +90,7 @@ func TestCutOneWay(t *testing.T) {
 func TestLoss(t *testing.T) {
 	n := Require(t)
 	a, b := "127.0.0.31", "127.0.0.32"
-	f := n.Loss([]string{a}, []string{b}, 0.3)
+	f := n.Apply(Spec{From: []string{a}, To: []string{b}, Both: true, Drop: 0.3})
 	defer f.Heal()
 	for l, cn := range f.Counters() {
 		// 400 probe datagrams each way at least, and unbound TCP.
@@ -120,7 +120,7 @@ func TestDelay(t *testing.T) {
 		}
 		return time.Since(start)
 	}
-	f := n.Delay([]string{a}, []string{b}, d)
+	f := n.Apply(Spec{From: []string{a}, To: []string{b}, Both: true, Delay: d})
 	for _, p := range f.Checked {
 		if p.Delivered != p.Sent || p.Latency < d*9/10 {
 			t.Errorf("%s: %s, want every datagram about %s late", p.Link, p, d)

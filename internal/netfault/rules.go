@@ -122,22 +122,6 @@ type Fault struct {
 // Cut drops every packet between each address of a and each of b, both ways.
 func (n *Net) Cut(a, b []string) *Fault { return n.Apply(Spec{From: a, To: b, Both: true, Drop: 1}) }
 
-// CutOneWay drops packets from each address of from to each of to; the other
-// way still flows.
-func (n *Net) CutOneWay(from, to []string) *Fault { return n.Apply(Spec{From: from, To: to, Drop: 1}) }
-
-// Loss drops each packet between each address of a and each of b, both ways,
-// with probability p.
-func (n *Net) Loss(a, b []string, p float64) *Fault {
-	return n.Apply(Spec{From: a, To: b, Both: true, Drop: p})
-}
-
-// Delay holds each packet between each address of a and each of b, both
-// ways, for d (so a round trip takes 2d longer).
-func (n *Net) Delay(a, b []string, d time.Duration) *Fault {
-	return n.Apply(Spec{From: a, To: b, Both: true, Delay: d})
-}
-
 // Apply puts a fault in place and verifies it by probes between the same
 // addresses through the same rules (probe.go) and the rules' counters; a
 // fault that does not verify fails the test.
