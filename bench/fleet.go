@@ -71,25 +71,14 @@ func runFleet(ctx context.Context, exporterBin string, agents, conc int, d time.
 		return nil, err
 	}
 	defer stop()
-	port, err := consultest.LoopbackPort("127.0.0.1")
+	p, base, err := startExporter("exporter (fleet)", exporterBin, true, "http://"+addrs[0],
+		`--probe.allowed-targets=127\.0\.0\.1:[0-9]+`, "--log.level=warn")
 	if err != nil {
 		return nil, err
 	}
-	listen := fmt.Sprintf("127.0.0.1:%d", port)
-	p, err := startProc("exporter (fleet)", exporterBin,
-		"--web.listen-address="+listen,
-		"--consul.server=http://"+addrs[0],
-		`--probe.allowed-targets=127\.0\.0\.1:[0-9]+`,
-		"--log.level=warn")
-	if err != nil {
-		return nil, err
-	}
-	defer p.stop()
-	if err := p.waitHTTP("http://"+listen+"/metrics", 15*time.Second); err != nil {
-		return nil, fmt.Errorf("%w: %v", errNoProbe, err)
-	}
+	defer p.Stop(5 * time.Second)
 	probeURL := func(addr string) string {
-		return "http://" + listen + "/probe?target=" + url.QueryEscape(addr)
+		return base + "/probe?target=" + url.QueryEscape(addr)
 	}
 	c := scrapeClient(conc)
 	check := func(ctx context.Context, addr string) error {
@@ -109,7 +98,7 @@ func runFleet(ctx context.Context, exporterBin string, agents, conc int, d time.
 	}
 
 	res := &fleetResult{agents: agents, conc: conc}
-	c0, err := cpuSeconds(p.pid())
+	c0, err := cpuSeconds(p.PID())
 	if err != nil {
 		return nil, err
 	}
@@ -151,7 +140,7 @@ func runFleet(ctx context.Context, exporterBin string, agents, conc int, d time.
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
-	c1, err := cpuSeconds(p.pid())
+	c1, err := cpuSeconds(p.PID())
 	if err != nil {
 		return nil, err
 	}
@@ -160,7 +149,7 @@ func runFleet(ctx context.Context, exporterBin string, agents, conc int, d time.
 		return nil, err
 	}
 	res.cpuSeconds, res.harnessSeconds = c1-c0, h1-h0
-	if res.mem, err = memOf(p.pid()); err != nil {
+	if res.mem, err = memOf(p.PID()); err != nil {
 		return nil, err
 	}
 	return res, nil

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/consul-status-exporter/consul_status_exporter/internal/consultest"
 )
 
 // subject is one thing measured: the floor (Consul answering the exporter's
@@ -22,7 +24,7 @@ type subject struct {
 	name string
 	// proc is the exporter process charged with the CPU of a scrape; nil
 	// for the floor, whose only server is Consul.
-	proc *proc
+	proc *consultest.Process
 	url  string
 	// one does one scrape (or one request triple) and checks its answer.
 	one    func(ctx context.Context) error
@@ -99,7 +101,7 @@ func scrape(ctx context.Context, c *http.Client, url string) ([]byte, error) {
 
 // exporterSubject scrapes url and wants consul_up 1 in every answer: an
 // exporter that is fast because it failed is not measured.
-func exporterSubject(name string, p *proc, url string, conns int) *subject {
+func exporterSubject(name string, p *consultest.Process, url string, conns int) *subject {
 	s := &subject{name: name, proc: p, url: url, client: scrapeClient(conns)}
 	s.one = func(ctx context.Context) error {
 		body, err := scrape(ctx, s.client, url)
@@ -161,14 +163,14 @@ func floorSubject(consulURL string, conc int) *subject {
 
 // runBatch does k requests of s with conc workers, charging their latency
 // and the CPU both processes spent meanwhile to the phase conc.
-func runBatch(ctx context.Context, s *subject, consul *proc, conc, k int) error {
+func runBatch(ctx context.Context, s *subject, consul *consultest.Process, conc, k int) error {
 	ph := s.phase(conc)
-	cpuPid := consul.pid()
+	cpuPid := consul.PID()
 	if s.proc != nil {
-		cpuPid = s.proc.pid()
+		cpuPid = s.proc.PID()
 	}
 	c0, err1 := cpuSeconds(cpuPid)
-	k0, err2 := cpuSeconds(consul.pid())
+	k0, err2 := cpuSeconds(consul.PID())
 	if err := errors.Join(err1, err2); err != nil {
 		return fmt.Errorf("%s: %w", s.name, err)
 	}
@@ -204,7 +206,7 @@ func runBatch(ctx context.Context, s *subject, consul *proc, conc, k int) error 
 		return ctx.Err()
 	}
 	c1, err1 := cpuSeconds(cpuPid)
-	k1, err2 := cpuSeconds(consul.pid())
+	k1, err2 := cpuSeconds(consul.PID())
 	if err := errors.Join(err1, err2); err != nil {
 		return fmt.Errorf("%s: %w", s.name, err)
 	}
@@ -214,7 +216,7 @@ func runBatch(ctx context.Context, s *subject, consul *proc, conc, k int) error 
 	ph.wall += wall
 	s.done += k
 	if s.proc != nil && s.mem1k == nil && s.done >= 1000 {
-		m, err := memOf(s.proc.pid())
+		m, err := memOf(s.proc.PID())
 		if err != nil {
 			return err
 		}
@@ -226,7 +228,7 @@ func runBatch(ctx context.Context, s *subject, consul *proc, conc, k int) error 
 // interleave measures every subject n times at concurrency conc, in turns
 // of batch requests each (A B C A B C …), so that drift in the machine's
 // load (other people share it) falls on all of them alike.
-func interleave(ctx context.Context, subjects []*subject, consul *proc, conc, n, batch int) error {
+func interleave(ctx context.Context, subjects []*subject, consul *consultest.Process, conc, n, batch int) error {
 	for done := 0; done < n; done += batch {
 		k := min(batch, n-done)
 		for _, s := range subjects {

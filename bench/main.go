@@ -131,7 +131,6 @@ func run(ctx context.Context, o *options) error {
 	if err != nil {
 		return err
 	}
-	exporterPath = exporterBin
 	r := &report{opts: o, machine: machineNotes(root)}
 	if !o.fleetOnly {
 		if err := measureMain(ctx, o, tmp, exporterBin, r); err != nil {
@@ -154,12 +153,13 @@ func run(ctx context.Context, o *options) error {
 }
 
 func measureMain(ctx context.Context, o *options, tmp, exporterBin string, r *report) error {
-	ceBin, ceVersion, err := consulExporter()
+	ceBin, err := consultest.ConsulExporter()
 	if err != nil {
 		return err
 	}
+	ceVersion := consultest.ToolVersion(ceBin)
 	r.ceVersion = ceVersion
-	consulBin, err := consulBinary()
+	consulBin, err := consultest.PinnedConsul()
 	if err != nil {
 		return err
 	}
@@ -175,20 +175,11 @@ func measureMain(ctx context.Context, o *options, tmp, exporterBin string, r *re
 		maxC = max(maxC, c)
 	}
 	start := func(name, bin string, args ...string) (*subject, error) {
-		port, err := consultest.LoopbackPort("127.0.0.1")
+		p, base, err := startExporter(name, bin, bin == exporterBin, consulURL, args...)
 		if err != nil {
 			return nil, err
 		}
-		listen := fmt.Sprintf("127.0.0.1:%d", port)
-		p, err := startProc(name, bin, append([]string{"--web.listen-address=" + listen, "--consul.server=" + consulURL}, args...)...)
-		if err != nil {
-			return nil, err
-		}
-		url := "http://" + listen + "/metrics"
-		if err := p.waitHTTP(url, 15*time.Second); err != nil {
-			return nil, err
-		}
-		return exporterSubject(name, p, url, maxC), nil
+		return exporterSubject(name, p, base+"/metrics", maxC), nil
 	}
 	ours, err := start("consul_status_exporter", exporterBin)
 	if err != nil {
@@ -227,7 +218,7 @@ func measureMain(ctx context.Context, o *options, tmp, exporterBin string, r *re
 	}
 
 	logf("watching the idle Consul agent for %s", o.idle)
-	k0, err := cpuSeconds(consul.pid())
+	k0, err := cpuSeconds(consul.PID())
 	if err != nil {
 		return err
 	}
@@ -237,7 +228,7 @@ func measureMain(ctx context.Context, o *options, tmp, exporterBin string, r *re
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	k1, err := cpuSeconds(consul.pid())
+	k1, err := cpuSeconds(consul.PID())
 	if err != nil {
 		return err
 	}
@@ -274,7 +265,7 @@ func measureMain(ctx context.Context, o *options, tmp, exporterBin string, r *re
 		r.longRun = true
 	}
 	for _, s := range subjects[1:] {
-		m, err := memOf(s.proc.pid())
+		m, err := memOf(s.proc.PID())
 		if err != nil {
 			return err
 		}
@@ -287,7 +278,7 @@ func measureMain(ctx context.Context, o *options, tmp, exporterBin string, r *re
 	}
 	// Their work is done: idle exporters would only add noise to what follows.
 	for _, s := range subjects[1:] {
-		s.proc.stop()
+		s.proc.Stop(5 * time.Second)
 	}
 
 	logf("slow agent: every Consul answer %s late", o.slowDelay)
@@ -307,26 +298,17 @@ func measureMain(ctx context.Context, o *options, tmp, exporterBin string, r *re
 		if x.n == 0 {
 			continue
 		}
-		port, err := consultest.LoopbackPort("127.0.0.1")
+		p, base, err := startExporter(x.name, x.bin, x.bin == exporterBin, proxyURL, x.args...)
 		if err != nil {
 			return err
 		}
-		listen := fmt.Sprintf("127.0.0.1:%d", port)
-		p, err := startProc(x.name, x.bin, append([]string{"--web.listen-address=" + listen, "--consul.server=" + proxyURL}, x.args...)...)
-		if err != nil {
-			return err
-		}
-		// The landing page answers without asking Consul.
-		if err := p.waitHTTP("http://"+listen+"/", 15*time.Second); err != nil {
-			return err
-		}
-		res := measureSlow(ctx, x.name, "http://"+listen+"/metrics", x.n)
-		p.stop()
+		res := measureSlow(ctx, x.name, base+"/metrics", x.n)
+		p.Stop(5 * time.Second)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		r.slow = append(r.slow, res)
 	}
-	consul.stop()
+	consul.Stop(5 * time.Second)
 	return nil
 }

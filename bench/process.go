@@ -2,12 +2,9 @@ package main
 
 import (
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/procfs"
@@ -15,91 +12,48 @@ import (
 	"github.com/consul-status-exporter/consul_status_exporter/internal/consultest"
 )
 
-// proc is a child process the harness started, with its output kept for
-// error messages. Only these processes are ever signalled.
-type proc struct {
-	name string
-	cmd  *exec.Cmd
-	out  *tailBuffer
-	done chan struct{}
-}
-
-var (
-	procsMu sync.Mutex
-	procs   []*proc
-)
+// procs are the processes the harness started, stopped when it ends. The
+// harness starts them from one goroutine.
+var procs []*consultest.Process
 
 // exporterEnv is extra environment for this exporter's process only
-// (-exporter-env), e.g. GOMAXPROCS=1.
+// (-exporter-env), e.g. GOMAXPROCS=1, to measure runtime settings against
+// the same Consul and consul_exporter.
 var exporterEnv string
 
-// exporterPath is where this exporter was built to (consultest.BuildExporter).
-var exporterPath string
-
-func startProc(name, bin string, args ...string) (*proc, error) {
-	p := &proc{name: name, cmd: exec.Command(bin, args...), out: &tailBuffer{max: 16 << 10}, done: make(chan struct{})}
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	if bin == exporterPath && exporterEnv != "" {
-		// Runtime settings for this exporter only, e.g. GOMAXPROCS=1,
-		// to measure them against the same Consul and consul_exporter.
-		p.cmd.Env = append(os.Environ(), strings.Fields(exporterEnv)...)
+func startProc(name string, cmd *exec.Cmd) (*consultest.Process, error) {
+	p, err := consultest.StartProcess(name, cmd)
+	if err == nil {
+		procs = append(procs, p)
 	}
-	// Children die with the harness however it ends.
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := p.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting %s: %w", name, err)
-	}
-	go func() { p.cmd.Wait(); close(p.done) }()
-	procsMu.Lock()
-	procs = append(procs, p)
-	procsMu.Unlock()
-	return p, nil
+	return p, err
 }
 
-func (p *proc) pid() int { return p.cmd.Process.Pid }
-
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
+// startExporter runs an exporter (this one when ours, else consul_exporter's
+// bin) on a free loopback port against consulURL and waits until its landing
+// page answers; it returns the process and its base URL.
+func startExporter(name, bin string, ours bool, consulURL string, args ...string) (*consultest.Process, string, error) {
+	port, err := consultest.LoopbackPort("127.0.0.1")
+	if err != nil {
+		return nil, "", err
 	}
-}
-
-func (p *proc) stop() {
-	if p.exited() {
-		return
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	cmd := exec.Command(bin, append([]string{fmt.Sprintf("--web.listen-address=127.0.0.1:%d", port), "--consul.server=" + consulURL}, args...)...)
+	if ours && exporterEnv != "" {
+		cmd.Env = append(os.Environ(), strings.Fields(exporterEnv)...)
 	}
-	consultest.Terminate(p.cmd.Process, p.done, 5*time.Second)
+	p, err := startProc(name, cmd)
+	if err != nil {
+		return nil, "", err
+	}
+	return p, base, p.WaitHTTP(base+"/", true, 15*time.Second)
 }
 
 func stopAll() {
-	procsMu.Lock()
-	defer procsMu.Unlock()
 	for i := len(procs) - 1; i >= 0; i-- {
-		procs[i].stop()
+		procs[i].Stop(5 * time.Second)
 	}
 	procs = nil
-}
-
-// waitHTTP polls url until it answers 200, failing early if the process dies.
-func (p *proc) waitHTTP(url string, within time.Duration) error {
-	c := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(within)
-	for time.Now().Before(deadline) {
-		if p.exited() {
-			return fmt.Errorf("%s exited before serving %s:\n%s", p.name, url, p.out.String())
-		}
-		if resp, err := c.Get(url); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return fmt.Errorf("%s did not serve %s within %s:\n%s", p.name, url, within, p.out.String())
 }
 
 // cpuSeconds is the user and system CPU a process has spent, read by
@@ -132,27 +86,4 @@ func memOf(pid int) (mem, error) {
 		return mem{}, fmt.Errorf("no VmRSS/VmHWM in /proc/%d/status", pid)
 	}
 	return mem{rss: int64(st.VmRSS), hwm: int64(st.VmHWM)}, nil
-}
-
-// tailBuffer keeps the last max bytes written to it.
-type tailBuffer struct {
-	mu  sync.Mutex
-	max int
-	b   []byte
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.b = append(t.b, p...)
-	if len(t.b) > t.max {
-		t.b = append(t.b[:0], t.b[len(t.b)-t.max:]...)
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return string(t.b)
 }

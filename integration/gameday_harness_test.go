@@ -25,7 +25,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -117,41 +116,32 @@ type gdConfig struct {
 // daemon is an exporter process the harness may stop and start again on
 // the same address, as a deploy or a crash and restart would.
 type daemon struct {
-	name, addr string
-	bin        string
-	args       []string
-	mu         sync.Mutex
-	cmd        *exec.Cmd
-	done       chan struct{}
+	name, addr, bin string
+	args            []string
+	mu              sync.Mutex
+	proc            *consultest.Process
 }
 
 func (d *daemon) start(t testing.TB) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	cmd := exec.Command(d.bin, d.args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting %s: %v", d.name, err)
+	p, err := consultest.StartProcess(d.name, exec.Command(d.bin, d.args...))
+	if err != nil {
+		t.Fatal(err)
 	}
-	d.cmd, d.done = cmd, make(chan struct{})
-	go func(done chan struct{}) { cmd.Wait(); close(done) }(d.done)
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if c, err := net.DialTimeout("tcp", d.addr, time.Second); err == nil {
-			c.Close()
-			return
-		}
+	d.proc = p
+	if err := p.WaitHTTP("http://"+d.addr+"/", false, 30*time.Second); err != nil {
+		t.Fatal(err)
 	}
-	t.Fatalf("%s does not listen on %s", d.name, d.addr)
 }
 
 func (d *daemon) stop() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.cmd == nil {
-		return
+	if d.proc != nil {
+		d.proc.Stop(10 * time.Second)
+		d.proc = nil
 	}
-	consultest.Terminate(d.cmd.Process, d.done, 10*time.Second)
-	d.cmd = nil
 }
 
 // event is one line of the raw timeline.
@@ -427,18 +417,9 @@ func (g *gameDay) watch() {
 	}
 }
 
-func labelKey(l map[string]string) string {
-	keys := make([]string, 0, len(l))
-	for k := range l {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	for _, k := range keys {
-		fmt.Fprintf(&b, "%s=%q,", k, l[k])
-	}
-	return b.String()
-}
+// labelKey is one key per label set: fmt prints a map sorted by key, and
+// %q quotes every name and value.
+func labelKey(l map[string]string) string { return fmt.Sprintf("%q", l) }
 
 // waitHealthy waits until the cluster agrees on a leader, every exporter
 // of both jobs is scraped with its agent answering, and no critical alert

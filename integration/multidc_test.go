@@ -196,9 +196,9 @@ func replicationWant(r consultest.Replication) series {
 	out := series{
 		"consul_acl_replication_enabled{}":            b(r.Enabled),
 		"consul_acl_replication_running{}":            b(r.Running),
-		"consul_acl_replication_index{type=policies}": r.ReplicatedIndex,
-		"consul_acl_replication_index{type=roles}":    r.ReplicatedRoleIndex,
-		"consul_acl_replication_index{type=tokens}":   r.ReplicatedTokenIndex,
+		"consul_acl_replication_index{type=policies}": float64(r.ReplicatedIndex),
+		"consul_acl_replication_index{type=roles}":    float64(r.ReplicatedRoleIndex),
+		"consul_acl_replication_index{type=tokens}":   float64(r.ReplicatedTokenIndex),
 	}
 	if r.Enabled {
 		out["consul_acl_replication_info{replication_type="+r.ReplicationType+",source_datacenter="+r.SourceDatacenter+"}"] = 1
@@ -267,7 +267,7 @@ func peeringTruth(c *consultest.Cluster, a *consultest.Agent) func() (series, er
 		for _, p := range ps {
 			for _, st := range []string{"PENDING", "ESTABLISHING", "ACTIVE", "FAILING", "DELETING", "TERMINATED"} {
 				v := 0.0
-				if st == p.State {
+				if st == string(p.State) {
 					v = 1
 				}
 				out["consul_peering_state{peer="+p.Name+",state="+st+"}"] = v

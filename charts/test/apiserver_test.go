@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -79,25 +78,21 @@ func (w *warnings) take() []string {
 
 // daemon runs a test's process until the test ends, its output kept for a
 // failure's log.
-func daemon(t testing.TB, name string, env []string, bin string, args ...string) *consultest.SyncBuffer {
+func daemon(t testing.TB, name string, env []string, bin string, args ...string) *consultest.Process {
 	t.Helper()
-	logs := &consultest.SyncBuffer{}
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout, cmd.Stderr = logs, logs
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("%s: %v", name, err)
+	p, err := consultest.StartProcess(name, cmd)
+	if err != nil {
+		t.Fatal(err)
 	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
 	t.Cleanup(func() {
-		consultest.Terminate(cmd.Process, done, 10*time.Second)
+		p.Stop(10 * time.Second)
 		if t.Failed() {
-			t.Logf("--- %s log (last 8 KB):\n%s", name, tail(logs.String(), 8192))
+			t.Logf("--- %s log (last 8 KB):\n%s", name, tail(p.Output(), 8192))
 		}
 	})
-	return logs
+	return p
 }
 
 func tail(s string, n int) string {
@@ -168,7 +163,7 @@ func startAPIServer(t *testing.T) *apiServer {
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("kube-apiserver not ready after 4 minutes:\n%s", tail(logs.String(), 8192))
+			t.Fatalf("kube-apiserver not ready after 4 minutes:\n%s", tail(logs.Output(), 8192))
 		}
 		time.Sleep(500 * time.Millisecond)
 	}

@@ -373,7 +373,7 @@ spec:
 
 // waitFor polls f until it succeeds or the time is up; logs, if given, are
 // shown on failure.
-func waitFor(t *testing.T, d time.Duration, logs *consultest.SyncBuffer, f func() (string, error)) string {
+func waitFor(t *testing.T, d time.Duration, logs *consultest.Process, f func() (string, error)) string {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for {
@@ -383,7 +383,7 @@ func waitFor(t *testing.T, d time.Duration, logs *consultest.SyncBuffer, f func(
 		}
 		if time.Now().After(deadline) {
 			if logs != nil {
-				t.Logf("log:\n%s", tail(logs.String(), 8192))
+				t.Logf("log:\n%s", tail(logs.Output(), 8192))
 			}
 			t.Fatalf("after %v: %v", d, err)
 		}

@@ -40,10 +40,30 @@ func Binary(t testing.TB, mod string) string {
 	if os.Getenv("CONSUL_INTEGRATION") == "skip" && os.Getenv("CI") != "true" {
 		t.Skip("CONSUL_INTEGRATION=skip: not running tests that need a real Consul")
 	}
-	if b := os.Getenv("CONSUL_BIN"); b != "" && mod == "tools/consul" {
-		return b
+	p, err := PinnedConsul()
+	if mod != "tools/consul" {
+		p, err = BuildTool(mod, "github.com/hashicorp/consul", "")
 	}
-	return Tool(t, mod, "github.com/hashicorp/consul")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// PinnedConsul is $CONSUL_BIN, or the Consul pinned in tools/consul.
+func PinnedConsul() (string, error) {
+	if b := os.Getenv("CONSUL_BIN"); b != "" {
+		return b, nil
+	}
+	return BuildTool("tools/consul", "github.com/hashicorp/consul", "")
+}
+
+// ConsulExporter builds prometheus/consul_exporter pinned in
+// tools/consul_exporter, with that version in its build info, as its own
+// release would have it.
+func ConsulExporter() (string, error) {
+	return BuildTool("tools/consul_exporter", "github.com/prometheus/consul_exporter/cmd/consul_exporter",
+		"github.com/prometheus/common/version.Version")
 }
 
 // Tool is BuildTool for a test (tools/jsonnet, tools/pint, ...): failing to
@@ -147,19 +167,23 @@ func FreePort(t testing.TB, ip string) int {
 // before moving into a namespace with only lo, after which the builds above
 // find everything built and Go's module cache warm.
 func BuildAll() error {
-	for _, tool := range [][3]string{
-		{"tools/consul", "github.com/hashicorp/consul", ""},
-		{"tools/consul-1.20", "github.com/hashicorp/consul", ""},
-		{"tools/prometheus", "github.com/prometheus/prometheus/cmd/prometheus", ""},
-		{"tools/consul_exporter", "github.com/prometheus/consul_exporter/cmd/consul_exporter", "github.com/prometheus/common/version.Version"},
-		{"tools/jsonnet", "github.com/google/go-jsonnet/cmd/jsonnet", ""},
-		{"tools/pint", "github.com/cloudflare/pint/cmd/pint", ""},
+	if _, err := PinnedConsul(); err != nil {
+		return err
+	}
+	if _, err := ConsulExporter(); err != nil {
+		return err
+	}
+	for _, tool := range [][2]string{
+		{"tools/consul-1.20", "github.com/hashicorp/consul"},
+		{"tools/prometheus", "github.com/prometheus/prometheus/cmd/prometheus"},
+		{"tools/jsonnet", "github.com/google/go-jsonnet/cmd/jsonnet"},
+		{"tools/pint", "github.com/cloudflare/pint/cmd/pint"},
 	} {
-		// The overrides Binary and PrometheusBinary honour need no build.
-		if (tool[0] == "tools/consul" && os.Getenv("CONSUL_BIN") != "") || (tool[0] == "tools/prometheus" && os.Getenv("PROMETHEUS_BIN") != "") {
+		// The override PrometheusBinary honours needs no build.
+		if tool[0] == "tools/prometheus" && os.Getenv("PROMETHEUS_BIN") != "" {
 			continue
 		}
-		if _, err := BuildTool(tool[0], tool[1], tool[2]); err != nil {
+		if _, err := BuildTool(tool[0], tool[1], ""); err != nil {
 			return err
 		}
 	}

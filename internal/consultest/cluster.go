@@ -2,8 +2,6 @@ package consultest
 
 import (
 	"bytes"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/consul/api"
 
 	"github.com/consul-status-exporter/consul_status_exporter/internal/netfault"
 )
@@ -81,13 +81,12 @@ type Agent struct {
 	Server bool
 	Binary string // the consul binary it runs
 	config string
-	cmd    *exec.Cmd
-	// done is closed when the process ends. mu guards its replacement by
-	// a restart against Alive, which the game day's truth recorder calls
-	// from its own goroutine.
+	// mu guards proc's replacement by a restart against Alive, which the
+	// game day's truth recorder calls from its own goroutine.
 	mu   sync.Mutex
-	done chan struct{}
+	proc *Process
 	log  string
+	api  *api.Client // with the management token when ACLs are on
 }
 
 // Cluster is a set of agents started by one test. Only processes it started
@@ -100,7 +99,7 @@ type Cluster struct {
 	http   *http.Client
 	// TLS material, when Options.TLS.
 	CAFile, ClientCert, ClientKey string
-	tokens                        []madeToken // by MakeToken
+	tokens                        []*api.ACLToken // by MakeToken
 }
 
 // Start launches the cluster and waits until it has elected a leader that
@@ -114,7 +113,7 @@ func Start(t testing.TB, o Options) *Cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &Cluster{t: t, opts: o, dir: dir, http: &http.Client{Timeout: 2 * time.Second}}
+	c := &Cluster{t: t, opts: o, dir: dir}
 	t.Cleanup(func() {
 		c.StopAll()
 		if t.Failed() {
@@ -135,7 +134,13 @@ func Start(t testing.TB, o Options) *Cluster {
 	if o.TLS {
 		c.makeCerts()
 	}
+	c.http = c.httpClient()
 	for _, a := range c.Agents {
+		scheme, addr, _ := strings.Cut(c.URL(a), "://")
+		var err error
+		if a.api, err = api.NewClient(&api.Config{Address: addr, Scheme: scheme, Token: o.ACLToken, HttpClient: c.http}); err != nil {
+			t.Fatal(err)
+		}
 		c.writeConfig(a)
 		c.launch(a)
 	}
@@ -166,18 +171,14 @@ func (c *Cluster) Agent(name string) *Agent {
 
 // Alive reports whether the agent's process is running.
 func (a *Agent) Alive() bool {
+	p := a.process()
+	return p != nil && p.Alive()
+}
+
+func (a *Agent) process() *Process {
 	a.mu.Lock()
-	done := a.done
-	a.mu.Unlock()
-	if done == nil {
-		return false
-	}
-	select {
-	case <-done:
-		return false
-	default:
-		return true
-	}
+	defer a.mu.Unlock()
+	return a.proc
 }
 
 // RaftAddr is the agent's Raft address as Consul reports it.
@@ -263,8 +264,6 @@ func (c *Cluster) launch(a *Agent) {
 	}
 	cmd := exec.Command(a.Binary, "agent", "-config-file="+a.config)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	// The agents die with the test binary, whatever way it ends.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	// In netfault's namespace each agent runs in a group of its own, so
 	// that its unbound dials (memberlist's TCP) carry its own address too.
 	if netfault.Active() {
@@ -273,58 +272,46 @@ func (c *Cluster) launch(a *Agent) {
 			logf.Close()
 			c.t.Fatalf("starting %s: %v", a.Name, err)
 		}
-		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(os.Getuid()), Gid: gid, NoSetGroups: true}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(os.Getuid()), Gid: gid, NoSetGroups: true}}
 	}
-	if err := cmd.Start(); err != nil {
+	p, err := StartProcess(a.Name, cmd)
+	if err != nil {
 		logf.Close()
-		c.t.Fatalf("starting %s: %v", a.Name, err)
+		c.t.Fatal(err)
 	}
-	done := make(chan struct{})
+	go func() { <-p.Done(); logf.Close() }()
 	a.mu.Lock()
-	a.cmd, a.done = cmd, done
+	a.proc = p
 	a.mu.Unlock()
-	go func() {
-		cmd.Wait()
-		logf.Close()
-		close(done)
-	}()
 }
 
 // Kill ends an agent with SIGKILL, as a crash would, and waits until it is gone.
 func (c *Cluster) Kill(a *Agent) {
-	if !a.Alive() {
-		return
+	if p := a.process(); p != nil {
+		p.Kill()
 	}
-	a.cmd.Process.Signal(syscall.SIGKILL)
-	<-a.done
 }
 
 // Stop ends an agent with SIGTERM, as an operator's restart would, and
-// waits until it is gone.
+// waits until it is gone (killing it after 20s).
 func (c *Cluster) Stop(a *Agent) {
-	if !a.Alive() {
-		return
-	}
-	a.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-a.done:
-	case <-time.After(20 * time.Second):
-		c.Kill(a)
+	if p := a.process(); p != nil {
+		p.Stop(20 * time.Second)
 	}
 }
 
 // Freeze stops an agent with SIGSTOP: the process lives on but answers
 // nothing, as a host stalled on I/O or a paused VM would. Thaw resumes it.
 func (c *Cluster) Freeze(a *Agent) {
-	if a.Alive() {
-		a.cmd.Process.Signal(syscall.SIGSTOP)
+	if p := a.process(); p != nil {
+		p.Signal(syscall.SIGSTOP)
 	}
 }
 
 // Thaw resumes an agent frozen by Freeze with SIGCONT.
 func (c *Cluster) Thaw(a *Agent) {
-	if a.Alive() {
-		a.cmd.Process.Signal(syscall.SIGCONT)
+	if p := a.process(); p != nil {
+		p.Signal(syscall.SIGCONT)
 	}
 }
 
@@ -353,7 +340,7 @@ func (c *Cluster) Leave(a *Agent) error {
 	}
 	out, err := cmd.CombinedOutput()
 	select {
-	case <-a.done:
+	case <-a.process().Done():
 	case <-time.After(60 * time.Second):
 		c.Kill(a)
 		return fmt.Errorf("%s still running 60s after consul leave (%v: %s)", a.Name, err, bytes.TrimSpace(out))
@@ -371,21 +358,8 @@ func (c *Cluster) AutopilotHealthy(servers int) error {
 	if err != nil {
 		return err
 	}
-	body, code, err := c.Get(l, "/v1/operator/autopilot/health")
+	h, err := l.api.Operator().AutopilotServerHealth(nil)
 	if err != nil {
-		return err
-	}
-	if code != 200 {
-		return fmt.Errorf("autopilot health: HTTP %d: %s", code, body)
-	}
-	var h struct {
-		Healthy bool
-		Servers []struct {
-			Name           string
-			Healthy, Voter bool
-		}
-	}
-	if err := json.Unmarshal(body, &h); err != nil {
 		return err
 	}
 	voters := 0
@@ -434,11 +408,7 @@ func (c *Cluster) Get(a *Agent, path string) ([]byte, int, error) {
 
 // Put sends a JSON body to an agent's API, with the management token.
 func (c *Cluster) Put(a *Agent, path string, body any) ([]byte, int, error) {
-	b, err := json.Marshal(body)
-	if err != nil {
-		return nil, 0, err
-	}
-	return c.do(a, http.MethodPut, path, b)
+	return c.Call(a, http.MethodPut, path, body)
 }
 
 // Call sends any method with a JSON body (nil for none) to an agent's API,
@@ -463,7 +433,7 @@ func (c *Cluster) do(a *Agent, method, path string, body []byte) ([]byte, int, e
 	if c.opts.ACLToken != "" {
 		req.Header.Set("X-Consul-Token", c.opts.ACLToken)
 	}
-	resp, err := c.client().Do(req)
+	resp, err := c.http.Do(req)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -474,33 +444,22 @@ func (c *Cluster) do(a *Agent, method, path string, body []byte) ([]byte, int, e
 
 // Stats returns the agent's /v1/agent/self Stats.
 func (c *Cluster) Stats(a *Agent) (map[string]map[string]string, error) {
-	body, code, err := c.Get(a, "/v1/agent/self")
+	self, err := a.api.Agent().Self()
 	if err != nil {
 		return nil, err
 	}
-	if code != 200 {
-		return nil, fmt.Errorf("agent/self: HTTP %d: %s", code, body)
+	out := map[string]map[string]string{}
+	for section, kv := range self["Stats"] {
+		out[section] = map[string]string{}
+		for k, v := range kv.(map[string]any) {
+			out[section][k] = fmt.Sprint(v)
+		}
 	}
-	var self struct{ Stats map[string]map[string]string }
-	if err := json.Unmarshal(body, &self); err != nil {
-		return nil, err
-	}
-	return self.Stats, nil
+	return out, nil
 }
 
 // Leader asks an agent whom it takes for the leader.
-func (c *Cluster) Leader(a *Agent) (string, error) {
-	body, code, err := c.Get(a, "/v1/status/leader")
-	if err != nil {
-		return "", err
-	}
-	if code != 200 {
-		return "", fmt.Errorf("status/leader: HTTP %d: %s", code, body)
-	}
-	var s string
-	err = json.Unmarshal(body, &s)
-	return s, err
-}
+func (c *Cluster) Leader(a *Agent) (string, error) { return a.api.Status().Leader() }
 
 // WaitLeader waits until every live agent names the same leader and that
 // server says it is the leader; it returns that server.
@@ -548,23 +507,22 @@ func (c *Cluster) agreedLeader() (*Agent, error) {
 	return nil, fmt.Errorf("no live server at leader address %q", named)
 }
 
-func (c *Cluster) client() *http.Client {
-	if !c.opts.TLS || c.http.Transport != nil {
-		return c.http
-	}
-	pool := x509.NewCertPool()
-	ca, err := os.ReadFile(c.CAFile)
-	if err == nil {
-		pool.AppendCertsFromPEM(ca)
-	}
-	conf := &tls.Config{RootCAs: pool, ServerName: "server.dc1.consul"}
-	if c.opts.VerifyIncoming {
-		if cert, err := tls.LoadX509KeyPair(c.ClientCert, c.ClientKey); err == nil {
-			conf.Certificates = []tls.Certificate{cert}
+// httpClient talks to the agents as the consul CLI would, through
+// hashicorp/consul/api's TLS setup when the cluster has TLS.
+func (c *Cluster) httpClient() *http.Client {
+	tr := &http.Transport{}
+	if c.opts.TLS {
+		tc := api.TLSConfig{Address: "server.dc1.consul", CAFile: c.CAFile}
+		if c.opts.VerifyIncoming {
+			tc.CertFile, tc.KeyFile = c.ClientCert, c.ClientKey
 		}
+		conf, err := api.SetupTLSConfig(&tc)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		tr.TLSClientConfig = conf
 	}
-	c.http.Transport = &http.Transport{TLSClientConfig: conf}
-	return c.http
+	return &http.Client{Timeout: 2 * time.Second, Transport: tr}
 }
 
 // makeCerts creates a CA, a server certificate per server and a CLI client

@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -21,9 +20,7 @@ import (
 // Exporter is a running consul_status_exporter process.
 type Exporter struct {
 	URL  string
-	cmd  *exec.Cmd
-	logs *SyncBuffer
-	done chan struct{}
+	proc *Process
 }
 
 // StartExporter runs the exporter binary with args (a --web.listen-address
@@ -42,34 +39,22 @@ func StartExporterCommand(t testing.TB, argv, env []string, args ...string) *Exp
 	args = append([]string{"--web.listen-address=" + addr}, args...)
 	cmd := exec.Command(argv[0], append(argv[1:len(argv):len(argv)], args...)...)
 	cmd.Env = append(cleanEnv(), env...)
-	e := &Exporter{URL: "http://" + addr, cmd: cmd, logs: &SyncBuffer{}, done: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = e.logs, e.logs
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	p, err := StartProcess("exporter", cmd)
+	if err != nil {
 		t.Fatal(err)
 	}
-	go func() { cmd.Wait(); close(e.done) }()
+	e := &Exporter{URL: "http://" + addr, proc: p}
 	t.Cleanup(func() {
-		Terminate(cmd.Process, e.done, 5*time.Second)
+		p.Stop(5 * time.Second)
 		if t.Failed() {
 			t.Logf("--- exporter log:\n%s", e.Logs())
 		}
 	})
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-e.done:
-			t.Fatalf("exporter exited at start:\n%s", e.Logs())
-		default:
-		}
-		if resp, err := http.Get(e.URL + "/"); err == nil {
-			resp.Body.Close()
-			return e
-		}
-		time.Sleep(50 * time.Millisecond)
+	// Any answer will do: the landing page may want a password.
+	if err := p.WaitHTTP(e.URL+"/", false, 10*time.Second); err != nil {
+		t.Fatal(err)
 	}
-	t.Fatalf("exporter did not start serving:\n%s", e.Logs())
-	return nil
+	return e
 }
 
 // cleanEnv drops the CONSUL_* variables of whoever runs the tests, so each
@@ -85,10 +70,10 @@ func cleanEnv() []string {
 }
 
 // PID is the exporter's process id, for /proc readings.
-func (e *Exporter) PID() int { return e.cmd.Process.Pid }
+func (e *Exporter) PID() int { return e.proc.PID() }
 
 // Logs is everything the exporter wrote so far.
-func (e *Exporter) Logs() string { return e.logs.String() }
+func (e *Exporter) Logs() string { return e.proc.Output() }
 
 // Scrape is one parsed /metrics answer.
 type Scrape struct {

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -17,10 +16,7 @@ import (
 // Prometheus is a real Prometheus server (the one pinned in tools/prometheus) on a loopback
 // port with a temporary data directory.
 type Prometheus struct {
-	URL  string
-	Dir  string
-	cmd  *exec.Cmd
-	logs *SyncBuffer
+	URL, Dir string
 }
 
 // PrometheusBinary returns the pinned Prometheus server of tools/prometheus,
@@ -39,7 +35,7 @@ func PrometheusBinary(t testing.TB) string {
 // tools/consul_exporter, building it on first use.
 func ConsulExporterBinary(t testing.TB) string {
 	t.Helper()
-	p, err := BuildTool("tools/consul_exporter", "github.com/prometheus/consul_exporter/cmd/consul_exporter", "github.com/prometheus/common/version.Version")
+	p, err := ConsulExporter()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,35 +58,22 @@ func StartPrometheus(t testing.TB, config string, files map[string]string) *Prom
 		t.Fatal(err)
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", FreePort(t, "127.0.0.1"))
-	p := &Prometheus{URL: "http://" + addr, Dir: dir, logs: &SyncBuffer{}}
-	p.cmd = exec.Command(bin, "--config.file="+cfg, "--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr, "--log.level=warn")
-	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := p.cmd.Start(); err != nil {
+	proc, err := StartProcess("prometheus", exec.Command(bin, "--config.file="+cfg, "--storage.tsdb.path="+filepath.Join(dir, "data"),
+		"--web.listen-address="+addr, "--log.level=warn"))
+	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		done := make(chan struct{})
-		go func() { p.cmd.Wait(); close(done) }()
-		Terminate(p.cmd.Process, done, 10*time.Second)
+		proc.Stop(10 * time.Second)
 		if t.Failed() {
-			t.Logf("--- prometheus log:\n%s", p.logs.String())
+			t.Logf("--- prometheus log:\n%s", proc.Output())
 		}
 	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if resp, err := http.Get(p.URL + "/-/ready"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return p
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("prometheus not ready:\n%s\nconfig:\n%s", p.logs.String(), config)
-		}
-		time.Sleep(100 * time.Millisecond)
+	p := &Prometheus{URL: "http://" + addr, Dir: dir}
+	if err := proc.WaitHTTP(p.URL+"/-/ready", true, 30*time.Second); err != nil {
+		t.Fatalf("prometheus not ready: %v\nconfig:\n%s", err, config)
 	}
+	return p
 }
 
 // apiResponse is the envelope of Prometheus's HTTP API.

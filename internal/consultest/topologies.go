@@ -1,11 +1,12 @@
 package consultest
 
 import (
-	"encoding/json"
+	"context"
 	"fmt"
-	"net/http"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/consul/api"
 )
 
 // The topologies beyond one datacenter: two federated
@@ -56,27 +57,16 @@ func StartFederation(t testing.TB, o FederationOptions) *Federation {
 	return f
 }
 
-// Replication is /v1/acl/replication as the tests read it.
-type Replication struct {
-	Enabled, Running                                           bool
-	SourceDatacenter, ReplicationType                          string
-	ReplicatedIndex, ReplicatedRoleIndex, ReplicatedTokenIndex float64
-	LastSuccess, LastError                                     time.Time
-	LastErrorMessage                                           string
-}
+// Replication is /v1/acl/replication.
+type Replication = api.ACLReplicationStatus
 
 // Replication reads the agent's ACL replication status.
 func (c *Cluster) Replication(a *Agent) (Replication, error) {
-	var r Replication
-	body, code, err := c.Get(a, "/v1/acl/replication")
+	r, _, err := a.api.ACL().Replication(nil)
 	if err != nil {
-		return r, err
+		return Replication{}, err
 	}
-	if code != http.StatusOK {
-		return r, fmt.Errorf("acl/replication: HTTP %d: %s", code, body)
-	}
-	err = json.Unmarshal(body, &r)
-	return r, err
+	return *r, nil
 }
 
 // WaitReplicating waits until the secondary replicates tokens from the
@@ -123,60 +113,34 @@ func (c *Cluster) WANAlive(a *Agent) (int, error) {
 	return n, err
 }
 
-// WANMember is one member of /v1/agent/members?wan=1 as the tests read it.
-type WANMember struct {
-	Name   string
-	Status int
-	Tags   map[string]string
-}
-
 // WANMembers reads the agent's WAN pool.
-func (c *Cluster) WANMembers(a *Agent) ([]WANMember, error) {
-	body, code, err := c.Get(a, "/v1/agent/members?wan=1")
-	if err != nil {
-		return nil, err
-	}
-	if code != http.StatusOK {
-		return nil, fmt.Errorf("agent/members?wan=1: HTTP %d: %s", code, body)
-	}
-	var ms []WANMember
-	err = json.Unmarshal(body, &ms)
-	return ms, err
+func (c *Cluster) WANMembers(a *Agent) ([]*api.AgentMember, error) {
+	return a.api.Agent().Members(true)
 }
 
 // MakeToken creates a policy of rules named name and a token with it whose
 // secret is secret ("" lets Consul choose); it returns the secret.
 func (c *Cluster) MakeToken(name, rules, secret string) string {
 	c.t.Helper()
-	a := c.Agents[0]
-	if body, code, err := c.Put(a, "/v1/acl/policy", map[string]any{"Name": name, "Rules": rules}); err != nil || code != 200 {
-		c.t.Fatalf("creating policy %s: %v HTTP %d %s", name, err, code, body)
+	acl := c.Agents[0].api.ACL()
+	if _, _, err := acl.PolicyCreate(&api.ACLPolicy{Name: name, Rules: rules}, nil); err != nil {
+		c.t.Fatalf("creating policy %s: %v", name, err)
 	}
-	tok := map[string]any{"Description": name, "Policies": []map[string]string{{"Name": name}}}
-	if secret != "" {
-		tok["SecretID"] = secret
+	tok, _, err := acl.TokenCreate(&api.ACLToken{Description: name, SecretID: secret, Policies: []*api.ACLTokenPolicyLink{{Name: name}}}, nil)
+	if err != nil {
+		c.t.Fatalf("creating token %s: %v", name, err)
 	}
-	body, code, err := c.Put(a, "/v1/acl/token", tok)
-	if err != nil || code != 200 {
-		c.t.Fatalf("creating token %s: %v HTTP %d %s", name, err, code, body)
-	}
-	var out struct{ AccessorID, SecretID string }
-	if err := json.Unmarshal(body, &out); err != nil {
-		c.t.Fatal(err)
-	}
-	c.tokens = append(c.tokens, madeToken{name: name, accessor: out.AccessorID, secret: out.SecretID})
-	return out.SecretID
+	c.tokens = append(c.tokens, tok)
+	return tok.SecretID
 }
-
-type madeToken struct{ name, accessor, secret string }
 
 // DeleteToken deletes the token MakeToken made with secret.
 func (c *Cluster) DeleteToken(secret string) {
 	c.t.Helper()
 	for _, tk := range c.tokens {
-		if tk.secret == secret {
-			if body, code, err := c.Call(c.Agents[0], http.MethodDelete, "/v1/acl/token/"+tk.accessor, nil); err != nil || code != 200 {
-				c.t.Fatalf("deleting token %s: %v HTTP %d %s", tk.name, err, code, body)
+		if tk.SecretID == secret {
+			if _, err := c.Agents[0].api.ACL().TokenDelete(tk.AccessorID, nil); err != nil {
+				c.t.Fatalf("deleting token %s: %v", tk.Description, err)
 			}
 			return
 		}
@@ -225,50 +189,24 @@ func StartPeered(t testing.TB, octet int, binary, aclToken string) *Peered {
 // Establish (re)creates the peering: a token from Accepting, used by Dialing.
 func (p *Peered) Establish(t testing.TB) {
 	t.Helper()
-	a, d := p.Accepting.Agents[0], p.Dialing.Agents[0]
-	var body []byte
-	var code int
-	err := waitFor(30*time.Second, func() error {
-		var err error
-		body, code, err = p.Accepting.Call(a, http.MethodPost, "/v1/peering/token", map[string]string{"PeerName": PeerOfAccepting})
-		if err == nil && code != 200 {
-			err = fmt.Errorf("HTTP %d %s", code, body)
-		}
+	ctx := context.Background()
+	var tok *api.PeeringGenerateTokenResponse
+	err := waitFor(30*time.Second, func() (err error) {
+		tok, _, err = p.Accepting.Agents[0].api.Peerings().GenerateToken(ctx, api.PeeringGenerateTokenRequest{PeerName: PeerOfAccepting}, nil)
 		return err
 	})
 	if err != nil {
 		t.Fatalf("peering token: %v", err)
 	}
-	var tok struct{ PeeringToken string }
-	if err := json.Unmarshal(body, &tok); err != nil {
-		t.Fatal(err)
-	}
-	if body, code, err := p.Dialing.Call(d, http.MethodPost, "/v1/peering/establish",
-		map[string]string{"PeerName": PeerOfDialing, "PeeringToken": tok.PeeringToken}); err != nil || code != 200 {
-		t.Fatalf("peering establish: %v HTTP %d %s", err, code, body)
-	}
-}
-
-// PeeringStatus is one peering of /v1/peerings as the tests read it.
-type PeeringStatus struct {
-	Name, State  string
-	StreamStatus struct {
-		ImportedServices, ExportedServices   []string
-		LastHeartbeat, LastReceive, LastSend *time.Time
+	req := api.PeeringEstablishRequest{PeerName: PeerOfDialing, PeeringToken: tok.PeeringToken}
+	if _, _, err := p.Dialing.Agents[0].api.Peerings().Establish(ctx, req, nil); err != nil {
+		t.Fatalf("peering establish: %v", err)
 	}
 }
 
 // Peerings reads an agent's peerings.
-func (c *Cluster) Peerings(a *Agent) ([]PeeringStatus, error) {
-	body, code, err := c.Get(a, "/v1/peerings")
-	if err != nil {
-		return nil, err
-	}
-	if code != http.StatusOK {
-		return nil, fmt.Errorf("peerings: HTTP %d: %s", code, body)
-	}
-	var ps []PeeringStatus
-	err = json.Unmarshal(body, &ps)
+func (c *Cluster) Peerings(a *Agent) ([]*api.Peering, error) {
+	ps, _, err := a.api.Peerings().List(context.Background(), nil)
 	return ps, err
 }
 
