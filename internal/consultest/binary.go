@@ -40,10 +40,11 @@ func Binary(t testing.TB, mod string) string {
 	if os.Getenv("CONSUL_INTEGRATION") == "skip" && os.Getenv("CI") != "true" {
 		t.Skip("CONSUL_INTEGRATION=skip: not running tests that need a real Consul")
 	}
-	p, err := PinnedConsul()
+	build := PinnedConsul
 	if mod != "tools/consul" {
-		p, err = BuildTool(mod, "github.com/hashicorp/consul", "")
+		build = func() (string, error) { return BuildTool(mod, "github.com/hashicorp/consul", "") }
 	}
+	p, err := build()
 	if err != nil {
 		t.Fatal(err)
 	}
