@@ -24,9 +24,8 @@ build:
 
 # The whole suite. FUZZ_BUDGET and SOAK_DURATION keep their CI-sized
 # defaults; `make soak` alone runs the full 5 minutes. FUZZ_BUDGET is the
-# fuzzing time all targets share (7 targets had 60 s each before it), so
-# that a new target does not lengthen the suite; FUZZTIME=N gives each
-# target N seconds instead.
+# fuzzing time all targets share, so that a new target does not lengthen
+# the suite; FUZZTIME=N gives each target N seconds instead.
 FUZZ_BUDGET   ?= 420
 FUZZTIME      ?=
 SOAK_DURATION ?= 5m
@@ -48,7 +47,7 @@ lint:
 
 # The development loop (CONTRIBUTING.md): lint, and the product's unit tests
 # with the golden files, the flag and metric tables; Go only (no root, no
-# network, no Debian packages), under a minute on a warm cache.
+# network, no Debian packages); 25 s on a warm cache (CONTRIBUTING.md).
 check:
 	$(GOLANGCI_LINT) run ./...
 	$(GO) test -count=1 . ./collector/... ./internal/logging/ ./internal/selfmetrics/ ./internal/webserver/

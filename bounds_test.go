@@ -115,8 +115,9 @@ func TestConcurrentScrapesBoundAgentConnections(t *testing.T) {
 
 // Connections beyond --web.max-connections wait in the kernel's backlog:
 // the exporter holds no more than the bound, and serves again once the
-// hogs leave. Before, every connection was accepted (the second review: 400 hostile
-// ones of unfinished headers took it to 550-600 MB RSS).
+// hogs leave. Unbounded, every connection is accepted: 400 hostile ones of
+// unfinished headers took it to 550-600 MB RSS (docs/security.md, "Request
+// headers to the exporter").
 func TestConnectionsBounded(t *testing.T) {
 	fs := consultest.NewFixtureServer(t, filepath.Join("fixtures", "real-follower"))
 	e := consultest.StartExporter(t, nil, "--consul.server="+fs.URL, "--web.max-connections=20")
@@ -169,8 +170,9 @@ func connsOn(pid, port int) int { return conns(pid, port, 1) }
 // conns counts pid's established connections whose address in field
 // (1 local, 2 remote, of /proc/net/tcp) has port, each socket once: the
 // kernel writes the table a page per read, and a socket that moves in the
-// hash between two reads can be listed twice (.ci/run's parallel packages
-// saw 21 of a bound of 20 twice; the test alone never).
+// hash between two reads can be listed twice (counted per line, the test
+// read 21 of a bound of 20 in two of .ci/run's runs with packages in
+// parallel, never alone).
 func conns(pid, port, field int) int {
 	inodes := socketInodes(pid)
 	seen := map[string]bool{}

@@ -228,8 +228,9 @@ func TestIdleConnectionsClosed(t *testing.T) {
 	}
 }
 
-// What exporter-toolkit does with --web.config.file, as the README says:
-// the file is read again on every request, so an emptied file turns basic
+// What the exporter does with --web.config.file, as docs/web-config.md says
+// (exporter-toolkit's file, served as exporter-toolkit does): the file is
+// read again on every request, so an emptied file turns basic
 // auth off and a broken one answers 500 to every request.
 func TestWebConfigReadPerRequest(t *testing.T) {
 	hash, err := bcrypt.GenerateFromPassword([]byte("s3cret"), bcrypt.MinCost)

@@ -88,8 +88,8 @@ func BenchmarkStatSamples(b *testing.B) {
 }
 
 // BenchmarkCollect is one whole scrape of a fake agent over loopback HTTP:
-// three requests, decoding, and the collector's own Gather into metric
-// families, as the handlers do it, minus the text exposition.
+// three requests, decoding, and the samples turned into metric families
+// (families), as the tests read them, minus the text exposition.
 func BenchmarkCollect(b *testing.B) {
 	srv := consultest.NewFixtureServer(b, filepath.Join(fixturesDir, "real-leader"))
 	base, err := url.Parse(srv.URL)

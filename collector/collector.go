@@ -206,8 +206,8 @@ func (j *job) do(ctx context.Context, t *target) {
 	}()
 	j.samples, j.err = j.unit.Scrape(ctx, t)
 	// The deadline holds through decoding: what was still being decoded
-	// when it passed is not exposed (the exposition of a late job is what
-	// made scrapes run for seconds past it).
+	// when it passed is not exposed, or a late job's samples would keep
+	// the exposition, and the scrape, running past it.
 	if j.err == nil && ctx.Err() != nil {
 		j.samples, j.err = nil, consul.TransportError(ctx, ctx.Err())
 	}

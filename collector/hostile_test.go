@@ -436,8 +436,8 @@ func TestHostileTokenEchoes(t *testing.T) {
 	}
 }
 
-// tinyMembers is the amplification an outside review found
-// (docs/security.md): some 4 MiB of members of a dozen bytes each, 2.2
+// tinyMembers is the amplification docs/security.md measures ("members
+// exported per Serf pool"): some 4 MiB of members of a dozen bytes each, 2.2
 // million series before the caps.
 var tinyMembers = sync.OnceValue(func() string {
 	n := 0

@@ -12,8 +12,8 @@ import (
 
 const namespace = "consul"
 
-// MetricDoc describes one metric of the contract, for the README's table
-// and for tests of dashboards and alerts.
+// MetricDoc describes one metric of the contract, for docs/metrics.md's
+// table and for tests of dashboards and alerts.
 type MetricDoc struct {
 	Name, Help string
 	Labels     []string
@@ -28,8 +28,8 @@ type descMeta struct {
 }
 
 // table is every Desc of the contract in declaration order, and metaOf the
-// same entries by Desc: the exposition, the README's table and the tests
-// all read these, which only desc() fills.
+// same entries by Desc: the exposition, docs/metrics.md's table and the
+// tests all read these, which only desc() fills.
 var (
 	table  []*descMeta
 	metaOf = map[*prometheus.Desc]*descMeta{}

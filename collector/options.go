@@ -51,7 +51,8 @@ const (
 	DefaultAutopilotMaxServers = consul.MaxPeers
 	// Above what the members and autopilot defaults can produce together
 	// (2 pools × 5,000 × 5 + 256 × 6 = 51,536): it binds when a cap is
-	// raised, and bounds the exposition to some 5 MB.
+	// raised, and bounds the exposition to some 6 MB (50,006 series are
+	// 5.0 MB in docs/benchmarks.md's BenchmarkExposition table).
 	DefaultMaxSeries = 60000
 )
 

@@ -74,8 +74,8 @@ func (ac *agentCache) len() int {
 const MaxProbeTargets = 4096
 
 // ProbeHandler serves /probe?target=<agent>: the same Consul metrics as
-// /metrics, for any allowed agent, gathered by a collector made for the
-// request (the exporter's own go_/process_ metrics stay on /metrics). A bad or missing
+// /metrics, for any allowed agent, gathered by the handler's one collector
+// (the exporter's own go_/process_ metrics stay on /metrics). A bad or missing
 // target is a 400, a target outside the allow-list a 403 with nothing sent
 // to it; a failed probe is data (consul_up 0, HTTP 200). serverScheme is
 // --consul.server's: the scheme of a target written without one, and the

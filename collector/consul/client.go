@@ -16,8 +16,9 @@ import (
 	"github.com/hashicorp/consul/api"
 )
 
-// MaxBodyBytes caps what the exporter reads of any Consul answer. A real
-// /v1/agent/self is about 20 KB; anything near the cap is not Consul.
+// MaxBodyBytes caps what the exporter reads of any Consul answer. A
+// recorded /v1/agent/self is some 12 KB (fixtures/real-leader); anything
+// near the cap is not Consul.
 const MaxBodyBytes = 4 << 20
 
 // MaxHeaderBytes caps the response headers of any Consul answer (Go's
@@ -102,11 +103,12 @@ func newHTTPClient(tlsConf *tls.Config, idlePerAgent int) *http.Client {
 			// over more connections than this (Consul's own default limit,
 			// http_max_conns_per_client, is 200 per client address, shared
 			// with every other local client): the rest wait for one, within
-			// their deadline. 200 callers on /metrics held 525.
+			// their deadline. Unbounded, 200 callers held 738
+			// (TestConcurrentScrapesBoundAgentConnections, docs/security.md).
 			MaxConnsPerHost: MaxConnsPerAgent,
 			IdleConnTimeout: 90 * time.Second,
-			// Go would ask for gzip and Consul would compress its 12-20 KB
-			// agent/self on every scrape, only for us to inflate it again:
+			// Go would ask for gzip and Consul would compress its agent/self
+			// on every scrape, only for us to inflate it again:
 			// on loopback, or beside the agent, pure cost.
 			DisableCompression: true,
 		},

@@ -13,7 +13,8 @@ import (
 // MaxMemberBytes bounds one member of the list as it is decoded. A real
 // member is 300-500 bytes (Consul 1.22); the list as a whole is not
 // bounded in bytes, since it is decoded as a stream and only the kept
-// members stay in memory: 50,000 members are some 18 MB.
+// members stay in memory: 50,000 members are some 18 MB (docs/security.md's
+// caps table).
 const MaxMemberBytes = 16 << 10
 
 // maxLabelBytes bounds a member's name, address and version, which become

@@ -23,8 +23,8 @@ type Redactor struct {
 	k     int                 // gram length: minLeak, or the token's length if shorter
 	mask  uint64              // keeps the last k characters of the rolling gram
 	grams map[uint64]struct{} // every k-character window of the lower-cased token
-	// bits is a 64-Kibit filter over grams, checked before the map: a
-	// 4 MiB body is scanned in milliseconds, not a map lookup per byte.
+	// bits is a 64-Kibit filter over grams, checked before the map, so
+	// that most bytes of a body cost a bit test rather than a map lookup.
 	bits *[1 << 10]uint64
 }
 

@@ -8,9 +8,10 @@ import (
 // BudgetConfig is the process-wide log budget. The collector's per-endpoint limiter folds
 // repeats of one agent endpoint; it cannot see a caller who probes a
 // different dead target each time (three lines per probe: 13,000-20,000
-// lines in 3 s from 4 callers on main before this), or the lines the
+// lines in 3 s from 4 callers without the budget), or the lines the
 // standard library writes for the exporter (one per broken TLS handshake:
-// 16,000 in 3 s). The budget sits under every line the process writes.
+// 16,000 in 3 s), both measured in docs/security.md's section on the log.
+// The budget sits under every line the process writes.
 //
 // A line is let through while the shared bucket has a token (Burst at
 // first, refilled by one every Refill). A line whose kind (its message, up

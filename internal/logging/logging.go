@@ -5,9 +5,9 @@
 // the agent sent) and http.Server's ErrorLog (TLS handshake errors, each
 // naming the caller). All of them end in the same pipeline: the configured
 // level, the process-wide log budget, the token redactor, then the
-// configured format. Before, the last two wrote raw lines to stderr, past
-// the redactor: an agent echoing the request headers after its answer put
-// the whole ACL token in the log.
+// configured format. Left to themselves the last two write raw lines to
+// stderr, past the redactor: an agent echoing the request headers after
+// its answer put the whole ACL token in the log (docs/security.md).
 package logging
 
 import (

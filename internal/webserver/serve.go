@@ -22,12 +22,14 @@ import (
 // allows 4 KiB more for the request line and reads no further): a
 // Prometheus scrape sends under 1 KiB, a browser with cookies a few. Go's
 // default is 1 MiB, on every connection, before basic auth: 400 connections
-// of unfinished headers took the exporter from 14 MB to 550-600 MB RSS.
+// of unfinished headers took the exporter from 14 MB to 550-600 MB RSS
+// (TestHostileHeaderConnections, docs/security.md).
 const MaxHeaderBytes = 8 << 10
 
 // DefaultMaxConnections is --web.max-connections' default: a Prometheus HA
 // pair keeps a connection each, /probe fleets one per scrape in flight;
-// 512 connections cost the exporter some 20 MB at most with headers capped.
+// 512 connections cost the exporter some 20 MB at most with headers capped
+// (docs/security.md, "Connections the exporter accepts").
 const DefaultMaxConnections = 512
 
 // ListenAndServe is exporter-toolkit's web.ListenAndServe (v0.20.0) with the
