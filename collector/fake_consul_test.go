@@ -206,6 +206,16 @@ func silent(f *fakeConsul, _ net.Conn, _ *http.Request) bool {
 	return false
 }
 
+// switchProtocols answers 101 as if the GET had asked for an upgrade, then
+// holds the connection open without a byte more.
+func switchProtocols(f *fakeConsul, c net.Conn, _ *http.Request) bool {
+	if _, err := c.Write([]byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")); err != nil {
+		return false
+	}
+	<-f.stop
+	return false
+}
+
 // resetMidBody sends the headers and a tenth of the body, then resets the
 // connection (SO_LINGER 0 makes close send RST).
 func resetMidBody(f *fakeConsul, c net.Conn, _ *http.Request) bool {

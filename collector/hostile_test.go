@@ -83,6 +83,9 @@ func hostileCases(elsewhere string) []hostileCase {
 		{"gzip bomb unasked", consul.PathAgentSelf, bomb(true), `invalid JSON at byte 1: want a JSON object`},
 		{"redirect to another host", consul.PathLeader, redirectTo("http://" + elsewhere),
 			`HTTP 307 Temporary Redirect redirect to http://` + regexp.QuoteMeta(elsewhere) + `/v1/status/leader \(not followed\)`},
+		{"101 Switching Protocols, then silence", consul.PathLeader, switchProtocols, `/v1/status/leader: HTTP 101 Switching Protocols$`},
+		{"redirect with a 60 KB Location", consul.PathPeers, answer(302, "text/plain", "", "Location: http://"+elsewhere+"/"+strings.Repeat("a", 60<<10)),
+			`HTTP 302 Found redirect to http://` + regexp.QuoteMeta(elsewhere) + `/a{100,200}… \(not followed\)$`},
 		{"429 with Retry-After", consul.PathPeers, answer(429, "text/plain", "rate limit exceeded", "Retry-After: 120"),
 			`HTTP 429 Too Many Requests: rate limit exceeded`},
 		{"503 with Retry-After", consul.PathAgentSelf, answer(503, "text/plain", "No known Consul servers", "Retry-After: 30"),
@@ -512,7 +515,9 @@ func TestHostileAmplification(t *testing.T) {
 		{"one member of 1 MiB", consul.PathMembers, stream(1<<20, `[{"Name":"`, `"}]`), Options{Members: true},
 			`a member larger than 16 KiB, which no Consul member is`, "", 0},
 		{"a member name of 600 bytes", consul.PathMembers, answer(200, "application/json", `[{"Name":"`+strings.Repeat("n", 600)+`"}]`), Options{Members: true},
-			`member "nnnn.*: a name, address or version of 600 bytes`, "", 0},
+			`member "nnnn.*: a name, address, version or role of 600 bytes`, "", 0},
+		{"a member role of 15,000 bytes", consul.PathMembers, answer(200, "application/json", `[{"Name":"client-1","Tags":{"role":"`+strings.Repeat("r", 15000)+`"}}]`), Options{Members: true},
+			`member "client-1": a name, address, version or role of 15000 bytes; /v1/agent/members\?wan=1: member "client-1": a name`, "", 0},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			baseline := runtime.NumGoroutine()
@@ -546,8 +551,8 @@ func TestHostileAmplification(t *testing.T) {
 				if r.metrics[series] != "0" {
 					t.Errorf("%s = %q, want 0", series, r.metrics[series])
 				}
-				if len(errs) != 1 || !regexp.MustCompile(c.failed).MatchString(errs[0]) {
-					t.Errorf("want one error matching %q, got %q", c.failed, errs)
+				if len(errs) != 1 || !regexp.MustCompile(c.failed).MatchString(errs[0]) || strings.ContainsAny(errs[0], "\n\r") {
+					t.Errorf("want one error, on one line, matching %q, got %q", c.failed, errs)
 				}
 			}
 			if c.series != "" && r.metrics[c.series] != "1" {

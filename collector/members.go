@@ -2,7 +2,7 @@ package collector
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"net"
 	"strconv"
 	"strings"
@@ -53,8 +53,15 @@ func (membersScraper) Scrape(ctx context.Context, t *target) ([]sample, error) {
 		// Every scrape would say it again: once per interval is enough.
 		t.warnOnce(endpointMembers, "no members", "Consul listed no Serf LAN members: the ACL token probably lacks node:read")
 	}
-	if err := errors.Join(err, wanErr); err != nil {
+	// One message per line of log: the two pools' errors side by side, not
+	// errors.Join's two lines.
+	switch {
+	case err != nil && wanErr != nil:
+		return nil, fmt.Errorf("%w; %w", err, wanErr)
+	case err != nil:
 		return nil, err
+	case wanErr != nil:
+		return nil, wanErr
 	}
 	out, err := serfMemberSamples(nil, lan, "lan", t.budget)
 	if err != nil {

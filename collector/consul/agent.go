@@ -73,6 +73,10 @@ func (a *Agent) fetch(ctx context.Context, path, token string, accept ...int) ([
 // into a log line, and the rest may be arbitrarily large.
 const ErrorHeadBytes = 512
 
+// maxLocationBytes bounds the redirect target quoted in a log line: a
+// header can be up to MaxHeaderBytes long.
+const maxLocationBytes = 200
+
 // open sends one request and returns the response to an accepted answer,
 // for the caller to read and close. Any other answer is an HTTPError.
 func (a *Agent) open(ctx context.Context, path, token string, accept ...int) (*http.Response, error) {
@@ -92,6 +96,13 @@ func (a *Agent) open(ctx context.Context, path, token string, accept ...int) (*h
 		return resp, nil
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		// The body of a 101 is the raw connection, which the request's
+		// context no longer bounds: reading it would wait for as long as
+		// the other end likes. A GET that asked for no upgrade has nothing
+		// to read there.
+		return nil, &HTTPError{Code: resp.StatusCode}
+	}
 	head, _ := io.ReadAll(io.LimitReader(resp.Body, ErrorHeadBytes))
 	// A proxy's error page or a login redirect may echo the token. The
 	// whole head is redacted before snippet folds and cuts it, so no cut
@@ -100,7 +111,7 @@ func (a *Agent) open(ctx context.Context, path, token string, accept ...int) (*h
 	e := &HTTPError{
 		Code:     resp.StatusCode,
 		Body:     snippet([]byte(red.Redact(string(head)))),
-		Location: red.Redact(resp.Header.Get("Location")),
+		Location: Cut(red.Redact(resp.Header.Get("Location")), maxLocationBytes),
 	}
 	if resp.StatusCode == http.StatusForbidden {
 		return nil, aclError(e, token != "")

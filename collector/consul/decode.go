@@ -80,11 +80,15 @@ func plainJSONText(b []byte) bool {
 	return utf8.Valid(b)
 }
 
-// ParseNumber accepts 12, 1.5 and "12".
+// ParseNumber accepts 12, 1.5 and "12": a string must hold a JSON number,
+// as Consul writes them, not whatever else strconv reads ("0x1p-2", "1_000").
 func ParseNumber(raw json.RawMessage) (float64, error) {
 	s, _, err := scalar(raw)
 	if err != nil {
 		return 0, err
+	}
+	if s == "" || (s[0] != '-' && (s[0] < '0' || s[0] > '9')) || !json.Valid([]byte(s)) {
+		return 0, fmt.Errorf("%s is not a number", quote(s))
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {

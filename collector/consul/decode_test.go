@@ -36,12 +36,13 @@ func TestParseDuration(t *testing.T) {
 func near(a, b float64) bool { d := a - b; return d < 1e-12 && d > -1e-12 }
 
 func TestParseNumberAndFlag(t *testing.T) {
-	for in, want := range map[string]float64{`12`: 12, `"111098"`: 111098, `0`: 0, `1.5`: 1.5} {
+	for in, want := range map[string]float64{`12`: 12, `"111098"`: 111098, `0`: 0, `1.5`: 1.5, `"-0.25"`: -0.25, `"1e+06"`: 1e6} {
 		if got, err := ParseNumber(json.RawMessage(in)); err != nil || got != want {
 			t.Errorf("ParseNumber(%s) = %v, %v", in, got, err)
 		}
 	}
-	for _, bad := range []string{`"abc"`, `true`, `"NaN"`, `"Inf"`, `null`, `{}`, `[1]`, `""`} {
+	for _, bad := range []string{`"abc"`, `true`, `"NaN"`, `"Inf"`, `null`, `{}`, `[1]`, `""`,
+		`"0x1p-2"`, `"1_000"`, `" 5"`, `"5 "`, `"+5"`, `"01"`, `".5"`, `"1e400"`} {
 		if _, err := ParseNumber(json.RawMessage(bad)); err == nil {
 			t.Errorf("ParseNumber(%s) succeeded", bad)
 		}

@@ -168,9 +168,9 @@ func keepMember(raw []byte, pool string, lim MemberLimits, seen map[string]bool,
 	if (lim.ServersOnly && m.Tags.Role != "consul") || seen[m.Name] {
 		return nil
 	}
-	for _, l := range []string{m.Name, m.Addr, m.Tags.Build} {
+	for _, l := range []string{m.Name, m.Addr, m.Tags.Build, m.Tags.Role} {
 		if len(l) > maxLabelBytes {
-			return fmt.Errorf("member %s: a name, address or version of %d bytes", quote(m.Name), len(l))
+			return fmt.Errorf("member %s: a name, address, version or role of %d bytes", quote(m.Name), len(l))
 		}
 	}
 	if len(m.Tags.DC) > maxLabelBytes {

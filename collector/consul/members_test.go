@@ -70,7 +70,7 @@ func FuzzDecodeMembers(f *testing.F) {
 			if msg := err.Error(); msg == "" || len(msg) > 2048 || !utf8.ValidString(msg) || strings.ContainsAny(msg, "\n\r") {
 				t.Fatalf("error unfit for a log line (%d bytes): %q", len(msg), msg)
 			}
-			if whole == nil && !serversOnly && !strings.Contains(err.Error(), "a name, address or version of") {
+			if whole == nil && !serversOnly && !strings.Contains(err.Error(), "a name, address, version or role of") {
 				t.Fatalf("refused %q, which encoding/json accepts: %v", body, err)
 			}
 			return
