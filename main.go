@@ -17,7 +17,6 @@ import (
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/go-kit/log/level"
-	"github.com/hashicorp/consul/api"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
@@ -124,13 +123,41 @@ func run(args []string) int {
 	defer lg.Flush()
 	logger, toolkitLogger := lg.Kit, lg.Slog
 
-	// CONSUL_HTTP_SSL decides the scheme of an address written without one,
-	// as it does for the consul CLI.
-	scheme := api.DefaultConfig().Scheme
+	// net/http reads GODEBUG before main runs: http2debug=1 or 2 makes it
+	// log every HTTP/2 header it decodes, a scraper's basic-auth password
+	// among them, and no redaction knows that password.
+	for _, kv := range strings.Split(os.Getenv("GODEBUG"), ",") {
+		if k, v, _ := strings.Cut(strings.TrimSpace(kv), "="); k == "http2debug" && v != "0" {
+			level.Error(logger).Log("msg", "GODEBUG=http2debug logs HTTP headers, passwords among them: unset it", "value", consul.Cut(kv, 40))
+			return 1
+		}
+	}
+	// CONSUL_HTTP_SSL=true makes the scheme https, as for the consul CLI:
+	// for an address without one, and for an http:// one too (the CLI never
+	// gives up TLS asked for explicitly; neither does the token).
+	ssl := false
+	if v := os.Getenv("CONSUL_HTTP_SSL"); v != "" {
+		var err error
+		if ssl, err = strconv.ParseBool(v); err != nil {
+			level.Error(logger).Log("msg", "CONSUL_HTTP_SSL must be true or false", "value", consul.Cut(v, 40))
+			return 1
+		}
+	}
+	scheme := "http"
+	if ssl {
+		scheme = "https"
+	}
 	base, err := consul.ParseTarget(c.server, scheme)
 	if err != nil {
 		level.Error(logger).Log("msg", "Bad --consul.server", "err", err)
 		return 1
+	}
+	switch {
+	case ssl && base.Scheme == "http":
+		base.Scheme = "https"
+		level.Warn(logger).Log("msg", "CONSUL_HTTP_SSL is true: talking https to the agent although --consul.server says http://", "server", base.Host)
+	case base.Scheme == "http" && (c.caFile != "" || c.certFile != "" || c.keyFile != "" || c.serverName != "" || c.insecure):
+		level.Warn(logger).Log("msg", "Consul TLS settings are given but --consul.server is http://: they are not used, and the ACL token goes in clear text", "server", base.Host)
 	}
 	token, err := consul.NewToken(c.tokenFile, os.Getenv("CONSUL_HTTP_TOKEN"))
 	if err != nil {

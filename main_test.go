@@ -3,6 +3,9 @@ package main
 import (
 	"bufio"
 	"context"
+	"io"
+	stdlog "log"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -128,28 +131,32 @@ func TestStartupErrors(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
 		want string
+		env  string
 	}{
-		{[]string{"--consul.server=ftp://x:1"}, `scheme \"ftp\" is not supported`},
-		{[]string{"--consul.server=http://h:1/v1/x"}, "no path"},
-		{[]string{"--consul.token-file=/nonexistent/token"}, "token file"},
+		{args: []string{"--web.listen-address=127.0.0.1:0"}, env: "CONSUL_HTTP_SSL=yes", want: "CONSUL_HTTP_SSL must be true or false"},
+		{args: []string{"--web.listen-address=127.0.0.1:0"}, env: "GODEBUG=gctrace=0, http2debug=2", want: "GODEBUG=http2debug logs HTTP headers"},
+		{[]string{"--consul.server=ftp://x:1"}, `scheme \"ftp\" is not supported`, ""},
+		{[]string{"--consul.server=http://h:1/v1/x"}, "no path", ""},
+		{[]string{"--consul.token-file=/nonexistent/token"}, "token file", ""},
 		// A FIFO would block the read forever, /dev/zero never end it.
-		{[]string{"--consul.token-file=" + fifo}, "named pipe (FIFO), not a regular file"},
-		{[]string{"--consul.token-file=/dev/zero"}, "not a regular file"},
-		{[]string{"--collector.members.max=0"}, "--collector.members.max must be positive"},
-		{[]string{"--collector.max-series=-1"}, "--collector.max-series must be positive"},
-		{[]string{"--consul.ca-file=/nonexistent/ca.pem"}, "TLS"},
-		{[]string{"--consul.timeout=0s"}, "must be positive"},
-		{[]string{"--web.idle-timeout=0s"}, "--web.idle-timeout must be positive"},
-		{[]string{"--probe.max-concurrent=0"}, "--probe.max-concurrent must be at least 1"},
-		{[]string{"--consul.server=127.0.0.1:08500"}, "leading zeros"},
-		{[]string{"--web.telemetry-path=/probe"}, "cannot be /probe"},
-		{[]string{"--no-such-flag"}, "unknown long flag"},
-		{[]string{"--web.config.file=/nonexistent/web.yml", "--web.listen-address=127.0.0.1:0"}, "web.yml"},
-		{[]string{"--web.config.file=" + badWebConfig(t), "--web.listen-address=127.0.0.1:0"}, "yaml"},
-		{[]string{"--probe.allowed-targets=(", "--web.listen-address=127.0.0.1:0"}, "probe.allowed-targets"},
+		{[]string{"--consul.token-file=" + fifo}, "named pipe (FIFO), not a regular file", ""},
+		{[]string{"--consul.token-file=/dev/zero"}, "not a regular file", ""},
+		{[]string{"--collector.members.max=0"}, "--collector.members.max must be positive", ""},
+		{[]string{"--collector.max-series=-1"}, "--collector.max-series must be positive", ""},
+		{[]string{"--consul.ca-file=/nonexistent/ca.pem"}, "TLS", ""},
+		{[]string{"--consul.timeout=0s"}, "must be positive", ""},
+		{[]string{"--web.idle-timeout=0s"}, "--web.idle-timeout must be positive", ""},
+		{[]string{"--probe.max-concurrent=0"}, "--probe.max-concurrent must be at least 1", ""},
+		{[]string{"--consul.server=127.0.0.1:08500"}, "leading zeros", ""},
+		{[]string{"--web.telemetry-path=/probe"}, "cannot be /probe", ""},
+		{[]string{"--no-such-flag"}, "unknown long flag", ""},
+		{[]string{"--web.config.file=/nonexistent/web.yml", "--web.listen-address=127.0.0.1:0"}, "web.yml", ""},
+		{[]string{"--web.config.file=" + badWebConfig(t), "--web.listen-address=127.0.0.1:0"}, "yaml", ""},
+		{[]string{"--probe.allowed-targets=(", "--web.listen-address=127.0.0.1:0"}, "probe.allowed-targets", ""},
 	} {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		cmd := exec.CommandContext(ctx, bin, tc.args...)
+		cmd.Env = append(os.Environ(), tc.env)
 		out, err := cmd.CombinedOutput()
 		if ctx.Err() != nil {
 			t.Errorf("%v: still running after 10s, want a prompt exit 1", tc.args)
@@ -161,6 +168,24 @@ func TestStartupErrors(t *testing.T) {
 		if !strings.Contains(string(out), tc.want) {
 			t.Errorf("%v: output does not say %q:\n%s", tc.args, tc.want, out)
 		}
+	}
+}
+
+// CONSUL_HTTP_SSL=true is never given up for an http:// address, as the
+// consul CLI: the agent here speaks only TLS, so an exporter that believed
+// the http:// would get no answer (and would have sent the token in clear).
+func TestConsulHTTPSSLWinsOverHTTP(t *testing.T) {
+	srv := httptest.NewUnstartedServer(consultest.Fixture(t, filepath.Join("fixtures", "real-follower")))
+	srv.Config.ErrorLog = stdlog.New(io.Discard, "", 0)
+	srv.StartTLS()
+	defer srv.Close()
+	e := consultest.StartExporter(t, []string{"CONSUL_HTTP_SSL=true"},
+		"--consul.server=http://"+strings.TrimPrefix(srv.URL, "https://"), "--consul.insecure")
+	if up := e.Scrape(t).Must(t, "consul_up"); up != 1 {
+		t.Errorf("consul_up %v, want 1 over https\n%s", up, e.Logs())
+	}
+	if !strings.Contains(e.Logs(), "CONSUL_HTTP_SSL is true: talking https") {
+		t.Errorf("no warning that the http:// was overridden:\n%s", e.Logs())
 	}
 }
 
