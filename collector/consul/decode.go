@@ -87,7 +87,7 @@ func ParseNumber(raw json.RawMessage) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if s == "" || (s[0] != '-' && (s[0] < '0' || s[0] > '9')) || !json.Valid([]byte(s)) {
+	if !jsonNumber(s) {
 		return 0, fmt.Errorf("%s is not a number", quote(s))
 	}
 	f, err := strconv.ParseFloat(s, 64)
@@ -95,6 +95,45 @@ func ParseNumber(raw json.RawMessage) (float64, error) {
 		return 0, fmt.Errorf("%s is not a number", quote(s))
 	}
 	return f, nil
+}
+
+// jsonNumber reports whether s is a number in JSON's grammar. Checked by
+// hand: in one run of three rounds (2026-12-04), json.Valid took
+// BenchmarkStatSamples from 5.8-6.8 µs to 8.1-9.2 µs; this check measured
+// 5.9-7.1 µs against 5.8-5.9 µs, and BenchmarkCollect stayed at 250-265 µs.
+func jsonNumber(s string) bool {
+	i := 0
+	digits := func() bool {
+		start := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		return i > start
+	}
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	if i < len(s) && s[i] == '0' {
+		i++
+	} else if !digits() {
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		if !digits() {
+			return false
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if !digits() {
+			return false
+		}
+	}
+	return i == len(s)
 }
 
 // ParseFlag accepts true, false, "true" and "false" as 1 and 0.

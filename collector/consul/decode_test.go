@@ -116,3 +116,13 @@ func TestDecodeSections(t *testing.T) {
 		t.Errorf("DecodeAgentSelf without Stats: %v", err)
 	}
 }
+
+// jsonNumber agrees with encoding/json on what a number is.
+func TestJSONNumberAgreesWithEncodingJSON(t *testing.T) {
+	for _, s := range []string{"0", "-0", "12", "1.5", "-1.5e+10", "1E5", "1e", "1.", ".1", "01", "-", "+1", "1e+", "0.0e0", "00", "1_0", "0x10", "Infinity", "NaN", " 1", "1 ", "", "9007199254740993"} {
+		want := json.Valid([]byte(s)) && s != "" && (s[0] == '-' || s[0] >= '0' && s[0] <= '9') && strings.TrimSpace(s) == s
+		if got := jsonNumber(s); got != want {
+			t.Errorf("jsonNumber(%q) = %v, encoding/json says %v", s, got, want)
+		}
+	}
+}
