@@ -69,6 +69,8 @@ func TestTokenFileReplacedKeepsTheLastToken(t *testing.T) {
 		{"truncated", func(t *testing.T, path string) { writeToken(t, path, "") }, "is empty"},
 		{"white space only", func(t *testing.T, path string) { writeToken(t, path, " \n") }, "is empty"},
 		{"removed", func(t *testing.T, path string) { os.Remove(path) }, "no such file"},
+		{"two lines", func(t *testing.T, path string) { writeToken(t, path, "next-token\n# rotated by ops\n") }, "control character 0x0a at byte 10: an ACL token is one line"},
+		{"CRLF inside", func(t *testing.T, path string) { writeToken(t, path, "next\r\ntoken") }, "control character 0x0d at byte 4"},
 		{"a FIFO", swapFor(func(p string) error { return syscall.Mkfifo(p, 0o600) }), "named pipe (FIFO), not a regular file"},
 		{"a link to /dev/zero", swapFor(func(p string) error { return os.Symlink("/dev/zero", p) }), "not a regular file"},
 		{"a directory", swapFor(func(p string) error { return os.Mkdir(p, 0o700) }), "is a directory"},
@@ -124,11 +126,12 @@ func TestTokenFileRefusedAtStartup(t *testing.T) {
 	empty := filepath.Join(dir, "empty")
 	writeToken(t, empty, "\n")
 	for path, says := range map[string]string{
-		fifo:        "named pipe (FIFO), not a regular file",
-		"/dev/zero": "not a regular file",
-		big:         "too large for an ACL token",
-		empty:       "is empty",
-		dir:         "is a directory",
+		fifo:                "named pipe (FIFO), not a regular file",
+		"/dev/zero":         "not a regular file",
+		big:                 "too large for an ACL token",
+		empty:               "is empty",
+		"/proc/self/status": "control character",
+		dir:                 "is a directory",
 	} {
 		done := make(chan error, 1)
 		go func() {

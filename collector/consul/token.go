@@ -54,6 +54,9 @@ func NewToken(path, value string) (*Token, error) {
 	t := &Token{path: path}
 	if path == "" {
 		v := strings.TrimSpace(value)
+		if err := oneLine(v); err != nil {
+			return nil, fmt.Errorf("CONSUL_HTTP_TOKEN: %w", err)
+		}
 		t.cur.Store(&tokenValue{value: v, red: NewRedactor(v)})
 		return t, nil
 	}
@@ -144,8 +147,24 @@ func (t *Token) read(fi fs.FileInfo) error {
 		// tools): the next scrape looks again.
 		return fmt.Errorf("token file %s is empty", t.path)
 	}
+	if err := oneLine(v); err != nil {
+		return fmt.Errorf("token file %s: %w", t.path, err)
+	}
 	t.cur.Store(&tokenValue{value: v, red: NewRedactor(v)})
 	t.seen = opened
+	return nil
+}
+
+// oneLine refuses a token no HTTP header can carry: Go would refuse every
+// request with "invalid header field value", naming no file. A second line
+// (a comment, a CRLF) or a file of another kind (/proc/self/status) is
+// caught here, where the message can say which.
+func oneLine(v string) error {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; (c < ' ' && c != '\t') || c == 0x7f {
+			return fmt.Errorf("control character %#02x at byte %d: an ACL token is one line of text", c, i)
+		}
+	}
 	return nil
 }
 
