@@ -70,6 +70,15 @@ func TestRedactor(t *testing.T) {
 	if got := consul.NewRedactor("abc12").Redact("x=ABC12;y=abc1"); got != "x="+consul.RedactedMark+";y=abc1" {
 		t.Errorf("short token: %q", got)
 	}
+	// A token that holds escapes itself is hidden echoed as it is, too.
+	for _, tok := range []string{"pw%41%42%43%44%45%46%47%48", `ab\cdefghijkl`, "%41%42%43"} {
+		r := consul.NewRedactor(tok)
+		for _, in := range []string{"token=" + tok, "403: " + strings.ToUpper(tok) + "."} {
+			if got := r.Redact(in); strings.Contains(strings.ToLower(got), strings.ToLower(tok[:len(tok)-1])) || !strings.Contains(got, consul.RedactedMark) {
+				t.Errorf("token %q: Redact(%q) = %q", tok, in, got)
+			}
+		}
+	}
 }
 
 // The checker itself must see what it is meant to see, or every test

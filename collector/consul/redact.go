@@ -33,21 +33,50 @@ func NewRedactor(token string) *Redactor {
 	if token == "" {
 		return nil
 	}
-	r := &Redactor{k: min(minLeak, len(token)), grams: map[uint64]struct{}{}, bits: new([1 << 10]uint64)}
+	// The token's length as spans reads text, an escape one character: a
+	// token "%41%42%43" echoed as it is reads as three characters there.
+	chars := 0
+	for i := 0; i < len(token); chars++ {
+		w := 1
+		if token[i] == '\\' || token[i] == '%' {
+			_, w = logicalChar(token, i)
+		}
+		i += w
+	}
+	r := &Redactor{k: min(minLeak, chars), grams: map[uint64]struct{}{}, bits: new([1 << 10]uint64)}
 	r.mask = ^uint64(0)
 	if r.k < 8 {
 		r.mask = 1<<(8*r.k) - 1
 	}
+	r.addGrams(token, false)
+	if strings.ContainsAny(token, `%\`) {
+		// spans reads text as it decodes escapes, so a token that holds
+		// "%41" or "\c" itself, echoed as it is, reads as "A" or "c" there:
+		// its decoded windows are grams too.
+		r.addGrams(token, true)
+	}
+	return r
+}
+
+// addGrams adds every k-character window of token, read byte by byte or,
+// with decode, character by character as spans reads text.
+func (r *Redactor) addGrams(token string, decode bool) {
 	var h uint64
-	for i := 0; i < len(token); i++ {
-		h = (h<<8 | uint64(lowerASCII(token[i]))) & r.mask
-		if i+1 >= r.k {
+	n := 0
+	for i := 0; i < len(token); {
+		c, width := token[i], 1
+		if decode && (c == '\\' || c == '%') {
+			c, width = logicalChar(token, i)
+		}
+		i += width
+		n++
+		h = (h<<8 | uint64(lowerASCII(c))) & r.mask
+		if n >= r.k {
 			r.grams[h] = struct{}{}
 			f := filterIndex(h)
 			r.bits[f>>6] |= 1 << (f & 63)
 		}
 	}
-	return r
 }
 
 func filterIndex(h uint64) uint64 { return (h * 0x9E3779B97F4A7C15) >> 48 }
